@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// mesos-miner command line: each command registers itself from the module that owns it.
+import { Command } from 'commander';
+
+const program = new Command();
+program
+  .name('mesos-miner')
+  .description('Distributed Bitcoin (SHA-256d) miner: WebAssembly kernel, Stratum v1 miner and server, Mesos framework')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+// Commands (one line each):
+
+await program.parseAsync(process.argv);
