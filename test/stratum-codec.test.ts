@@ -120,6 +120,16 @@ describe('Backoff', () => {
   });
 });
 
+/** The rejection of a request that must fail. */
+function failure(p: Promise<unknown>): Promise<StratumRequestError> {
+  return p.then(
+    () => {
+      throw new Error('expected the request to fail');
+    },
+    (e: unknown) => e as StratumRequestError,
+  );
+}
+
 describe('JsonRpcConnection over TCP', () => {
   let server: Server | undefined;
   const sockets: Socket[] = [];
@@ -148,10 +158,10 @@ describe('JsonRpcConnection over TCP', () => {
       else b.respondError(req.id, stratumError(21));
     });
     await expect(a.request('echo', [1, 'two'])).resolves.toEqual([1, 'two']);
-    const err = await a.request('mining.submit', []).catch((e) => e);
+    const err = await failure(a.request('mining.submit', []));
     expect(err).toBeInstanceOf(StratumRequestError);
     expect(err.reason).toBe('error');
-    expect(err.error.code).toBe(21);
+    expect(err.error?.code).toBe(21);
     expect(err.message).toMatch(/mining.submit failed: Job not found \(code 21\)/);
   });
 
@@ -161,7 +171,7 @@ describe('JsonRpcConnection over TCP', () => {
     let reqId: number | string = 0;
     b.on('request', (req) => (reqId = req.id));
     a.on('unmatched-response', (r) => seen.push(r.id));
-    const err = await a.request('mining.submit', [], { timeoutMs: 50 }).catch((e) => e);
+    const err = await failure(a.request('mining.submit', [], { timeoutMs: 50 }));
     expect(err.reason).toBe('timeout');
     expect(err.message).toMatch(/no answer within 50 ms/);
     b.respond(reqId, true);
@@ -171,7 +181,7 @@ describe('JsonRpcConnection over TCP', () => {
 
   it('rejects pending requests when the peer closes', async () => {
     const { a, b } = await pair();
-    const p = a.request('mining.authorize', ['u', 'p']).catch((e) => e);
+    const p = failure(a.request('mining.authorize', ['u', 'p']));
     const closed = once(a, 'close');
     b.destroy('test');
     const err = await p;
