@@ -1,0 +1,155 @@
+// The nonce scan itself, in-process on each WASM build: real block headers, SIMD lane positions,
+// ragged ranges, agreement between builds and with node:crypto, and the candidate buffer limit.
+import { createHash, randomBytes } from 'node:crypto';
+import { Block } from 'bitcoinjs-lib';
+import { describe, expect, it } from 'vitest';
+import { hashToBigInt, hashToDisplayHex, sha256d } from '../src/bitcoin/hash.js';
+import { runScan, targetTopWord } from '../src/kernel/scanner.js';
+import type { KernelName } from '../src/kernel/types.js';
+import { WasmKernel, resolveKernel, simdSupported } from '../src/kernel/wasm.js';
+import { HEADERS } from './fixtures/headers.js';
+
+const builds: KernelName[] = simdSupported() ? ['simd', 'scalar'] : ['scalar'];
+const kernels = Object.fromEntries(builds.map((name) => [name, WasmKernel.load(name)])) as Record<KernelName, WasmKernel>;
+const MAX_TARGET = (1n << 256n) - 1n;
+
+/** Compact nbits -> 256-bit target (written out here so the test does not trust the code under test). */
+function targetFromBits(bits: number): bigint {
+  const exponent = bits >>> 24;
+  const mantissa = BigInt(bits & 0x007fffff);
+  return exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
+}
+
+/** Top 32 bits (as LE uint256) of sha256d(header with nonce), by node:crypto. */
+function topWordByCrypto(header: Uint8Array, nonce: number): number {
+  const copy = Buffer.from(header);
+  copy.writeUInt32LE(nonce, 76);
+  const first = createHash('sha256').update(copy).digest();
+  return createHash('sha256').update(first).digest().readUInt32LE(28);
+}
+
+describe('real block headers (fixtures)', () => {
+  it.each(HEADERS)('block $height: sha256d is the known hash, meets its nbits target, bitcoinjs-lib agrees', (fx) => {
+    const header = Buffer.from(fx.hex, 'hex');
+    expect(header.length).toBe(80);
+    const hash = sha256d(header);
+    expect(hashToDisplayHex(hash)).toBe(fx.hash);
+    expect(header.readUInt32LE(0)).toBe(fx.version);
+    expect(header.readUInt32LE(72)).toBe(fx.bits);
+    expect(header.readUInt32LE(76)).toBe(fx.nonce);
+    expect(hashToBigInt(hash) <= targetFromBits(fx.bits)).toBe(true);
+    const block = Block.fromHex(fx.hex);
+    expect(block.getId()).toBe(fx.hash);
+    expect(block.checkProofOfWork()).toBe(true);
+  });
+
+  it('includes a recent block with BIP 9 version bits (0x2xxxxxxx)', () => {
+    expect(HEADERS.some((fx) => fx.version >>> 28 === 2)).toBe(true);
+  });
+});
+
+describe.each(builds)('scan on the %s build', (name) => {
+  const kernel = kernels[name];
+
+  it.each(HEADERS)('finds exactly the real nonce of block $height in each SIMD lane and ragged ranges', (fx) => {
+    const header = Buffer.from(fx.hex, 'hex');
+    const target = targetFromBits(fx.bits);
+    for (let lane = 0; lane < 4; lane++) {
+      for (const count of [1 + lane, 7, 13, 1030, 4099]) {
+        const start = fx.nonce - lane;
+        if (count <= lane) continue;
+        const result = runScan(kernel, { header, target, startNonce: start, count });
+        expect(result, `lane ${lane} count ${count}`).toEqual({ hashed: count, nonces: [fx.nonce], cancelled: false });
+      }
+    }
+    // A range that ends just before the nonce must not report it.
+    expect(runScan(kernel, { header, target, startNonce: fx.nonce - 4099, count: 4099 }).nonces).toEqual([]);
+    // The 76-byte form (no nonce field) works the same.
+    expect(runScan(kernel, { header: header.subarray(0, 76), target, startNonce: fx.nonce - 2, count: 6 }).nonces).toEqual([fx.nonce]);
+  });
+
+  it('reports every candidate that node:crypto finds on random headers with an easy target', () => {
+    const top = 0x00ffffff; // ~1 nonce in 256 passes
+    for (let i = 0; i < 3; i++) {
+      const header = randomBytes(80);
+      const start = randomBytes(4).readUInt32LE(0) % 0xf0000000;
+      const count = 5003 + i;
+      kernel.setJob(header, top);
+      const { candidates, scanned } = kernel.scan(start, count);
+      const expected: number[] = [];
+      for (let n = start; n < start + count; n++) if (topWordByCrypto(header, n) <= top) expected.push(n);
+      expect(expected.length).toBeGreaterThan(5);
+      expect(scanned).toBe(count);
+      expect([...candidates]).toEqual(expected);
+    }
+  });
+
+  it('stops when the candidate buffer is full, loses nothing, and the scanner resumes from there', () => {
+    const header = randomBytes(80);
+    kernel.setJob(header, 0xffffffff); // every nonce is a candidate
+    const capacity = kernel.candidateCapacity;
+    const { candidates, scanned } = kernel.scan(100, 5000);
+    expect(scanned).toBeLessThan(5000);
+    expect(candidates.length).toBe(scanned);
+    expect(candidates.length).toBeLessThanOrEqual(capacity);
+    expect([...candidates]).toEqual(Array.from({ length: scanned }, (_, i) => 100 + i));
+    // Through the scanner, with the largest target every nonce is confirmed.
+    const all = runScan(kernel, { header, target: MAX_TARGET, startNonce: 7, count: 5000 });
+    expect(all.hashed).toBe(5000);
+    expect(all.nonces).toEqual(Array.from({ length: 5000 }, (_, i) => 7 + i));
+  });
+
+  it('scans up to the last nonce 0xffffffff without wrapping', () => {
+    const header = randomBytes(80);
+    const result = runScan(kernel, { header, target: MAX_TARGET, startNonce: 0xffffffff - 5, count: 6 });
+    expect(result.nonces).toEqual([0xfffffffa, 0xfffffffb, 0xfffffffc, 0xfffffffd, 0xfffffffe, 0xffffffff]);
+  });
+});
+
+describe('both builds agree', () => {
+  it.skipIf(builds.length < 2)('candidate-for-candidate on random headers and an easy target', () => {
+    for (let i = 0; i < 4; i++) {
+      const header = randomBytes(80);
+      const start = randomBytes(4).readUInt32LE(0) % 0xff000000;
+      const count = 50_001 + i;
+      const lists = builds.map((b) => {
+        kernels[b].setJob(header, 0x00ffffff);
+        return [...kernels[b].scan(start, count).candidates];
+      });
+      expect(lists[0].length).toBeGreaterThan(100);
+      expect(lists[1]).toEqual(lists[0]);
+    }
+  });
+});
+
+describe('kernel selection and input checks', () => {
+  it('auto picks simd where the engine supports it', () => {
+    expect(resolveKernel('auto')).toBe(simdSupported() ? 'simd' : 'scalar');
+    expect(resolveKernel('scalar')).toBe('scalar');
+    expect(kernels.scalar.lanes).toBe(1);
+    if (simdSupported()) expect(kernels.simd.lanes).toBe(4);
+  });
+
+  it('rejects an unknown kernel name', () => {
+    expect(() => resolveKernel('gpu')).toThrow(/unknown kernel "gpu"/);
+  });
+
+  it('rejects bad scan requests with errors naming the field', () => {
+    const kernel = kernels.scalar;
+    const ok = { header: new Uint8Array(80), target: 1n, startNonce: 0, count: 10 };
+    expect(() => runScan(kernel, { ...ok, header: new Uint8Array(79) })).toThrow(/header must be 80 bytes.*got 79/);
+    expect(() => runScan(kernel, { ...ok, header: 'abcd' as unknown as Uint8Array })).toThrow(/header must be a Uint8Array/);
+    expect(() => runScan(kernel, { ...ok, target: -1n })).toThrow(/target/);
+    expect(() => runScan(kernel, { ...ok, target: 1n << 256n })).toThrow(/target/);
+    expect(() => runScan(kernel, { ...ok, startNonce: -1 })).toThrow(/startNonce/);
+    expect(() => runScan(kernel, { ...ok, startNonce: 2 ** 32 })).toThrow(/startNonce/);
+    expect(() => runScan(kernel, { ...ok, startNonce: 0xfffffff0, count: 17 })).toThrow(/count/);
+    expect(() => runScan(kernel, { ...ok, count: 1.5 })).toThrow(/count/);
+  });
+
+  it('targetTopWord takes the most significant 32 bits', () => {
+    expect(targetTopWord(MAX_TARGET)).toBe(0xffffffff);
+    expect(targetTopWord(targetFromBits(0x1d00ffff))).toBe(0);
+    expect(targetTopWord(targetFromBits(0x207fffff))).toBe(0x7fffff00);
+  });
+});
