@@ -1,0 +1,78 @@
+// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text). Read-only; anything else is 404/405.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { silentLogger, type Logger } from '../log.js';
+
+export interface StatusHttpOptions {
+  host: string;
+  port: number;
+  status: () => unknown;
+  registry: Registry;
+  logger?: Logger;
+}
+
+export class StatusHttpServer {
+  private readonly server: Server;
+  private readonly log: Logger;
+
+  constructor(private readonly options: StatusHttpOptions) {
+    this.log = options.logger ?? silentLogger;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: Error) => {
+        this.log.error({ err: err.message, url: req.url }, 'status request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('internal error\n');
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 10_000;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = this.options;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`cannot listen for HTTP on ${host}:${port}: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
+      res.end('method not allowed\n');
+      return;
+    }
+    if (path === '/status') {
+      const body = JSON.stringify(this.options.status(), null, 2) + '\n';
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path === '/metrics') {
+      const body = await this.options.registry.metrics();
+      res.writeHead(200, { 'content-type': this.options.registry.contentType });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path === '/' || path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok: see /status and /metrics\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: try /status or /metrics\n');
+  }
+}

@@ -1,0 +1,79 @@
+// The jobs the server has announced downstream. Server job ids are our own (a counter), mapped to the upstream
+// job they wrap: a session whose difficulty changes gets the same upstream job again under a new id, so every id
+// a miner holds stands for exactly one (upstream job, difficulty) pair.
+import type { UpstreamJob } from '../upstream/types.js';
+import { difficultyToTarget } from '../bitcoin/target.js';
+import { targetToLeBytes } from './difficulty.js';
+import { JobTemplate } from './job-template.js';
+
+export interface ServerJob {
+  /** Our job id, announced downstream (a hex counter, unique for the server's lifetime). */
+  id: string;
+  upstream: UpstreamJob;
+  template: JobTemplate;
+  /** Upstream target as LE bytes (shares meeting it are forwarded). */
+  upstreamTargetLe: Buffer;
+  /** Set when a clean job of the same space replaced it, or its space was lost: shares get "stale". */
+  stale: boolean;
+  /** Shares already seen for this upstream job (any session), for duplicate detection. */
+  seen: Set<string>;
+}
+
+/** Cache of difficulty -> LE target bytes (sessions share a handful of difficulties). */
+const targetCache = new Map<number, Buffer>();
+export function shareTargetLe(difficulty: number): Buffer {
+  let t = targetCache.get(difficulty);
+  if (!t) {
+    if (targetCache.size > 4096) targetCache.clear();
+    t = targetToLeBytes(difficultyToTarget(difficulty));
+    targetCache.set(difficulty, t);
+  }
+  return t;
+}
+
+export class JobBook {
+  /** Keyed by `${spaceId}/${upstream job id}`. */
+  private readonly jobs = new Map<string, ServerJob>();
+  private readonly order: string[] = [];
+  private counter = 0;
+
+  constructor(private readonly maxJobs = 64) {}
+
+  /** Registers an upstream job (or returns the one already known). A clean job marks older jobs of its space stale. */
+  add(upstream: UpstreamJob): ServerJob {
+    const key = `${upstream.spaceId}/${upstream.jobId}`;
+    const known = this.jobs.get(key);
+    if (known) return known;
+    const job: ServerJob = {
+      id: (++this.counter).toString(16),
+      upstream,
+      template: new JobTemplate(upstream),
+      upstreamTargetLe: targetToLeBytes(upstream.target),
+      stale: false,
+      seen: new Set(),
+    };
+    if (upstream.clean) this.markSpaceStale(upstream.spaceId);
+    this.jobs.set(key, job);
+    this.order.push(key);
+    while (this.order.length > this.maxJobs) {
+      const old = this.order.shift()!;
+      this.jobs.delete(old);
+    }
+    return job;
+  }
+
+  markSpaceStale(spaceId: string): void {
+    for (const job of this.jobs.values()) {
+      if (job.upstream.spaceId === spaceId) job.stale = true;
+    }
+  }
+
+  /** Whether the book still holds the job (an evicted job's shares are "job not found"). */
+  has(job: ServerJob): boolean {
+    return this.jobs.get(`${job.upstream.spaceId}/${job.upstream.jobId}`) === job;
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+}

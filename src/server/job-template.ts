@@ -1,0 +1,71 @@
+// A job prepared for checking shares fast: the fixed byte pieces are decoded once, so a share costs only the
+// coinbase hash, the merkle fold and the header hash (see reference/stratum.md, "Building the header").
+import { createHash } from 'node:crypto';
+import { stratumPrevHashToInternal } from '../bitcoin/header.js';
+import { hexToBytes } from '../bitcoin/hex.js';
+import type { StratumJobFields } from '../upstream/types.js';
+
+function sha256dInto(data: Uint8Array): Buffer {
+  return createHash('sha256').update(createHash('sha256').update(data).digest()).digest();
+}
+
+export interface BuiltShare {
+  coinbase: Buffer;
+  header: Buffer;
+  hash: Buffer;
+}
+
+export class JobTemplate {
+  readonly coinb1: Buffer;
+  readonly coinb2: Buffer;
+  readonly branches: Buffer[];
+  readonly version: number;
+  readonly ntime: number;
+  /** prevhash in header order (each 4-byte word reversed from the Stratum form). */
+  private readonly prevhashLe: Buffer;
+  private readonly nbitsLe: Buffer;
+
+  constructor(job: StratumJobFields) {
+    this.coinb1 = hexToBytes(job.coinb1, `job ${job.jobId} coinb1`);
+    this.coinb2 = hexToBytes(job.coinb2, `job ${job.jobId} coinb2`);
+    if (!Array.isArray(job.merkleBranch)) throw new Error(`job ${job.jobId}: merkle branch must be an array`);
+    this.branches = job.merkleBranch.map((b, i) => hexToBytes(b, `job ${job.jobId} merkle_branch[${i}]`, 32));
+    this.prevhashLe = stratumPrevHashToInternal(job.prevhash);
+    this.version = hexToBytes(job.version, `job ${job.jobId} version`, 4).readUInt32BE(0);
+    this.ntime = hexToBytes(job.ntime, `job ${job.jobId} ntime`, 4).readUInt32BE(0);
+    this.nbitsLe = Buffer.alloc(4);
+    this.nbitsLe.writeUInt32LE(hexToBytes(job.nbits, `job ${job.jobId} nbits`, 4).readUInt32BE(0));
+  }
+
+  /**
+   * Rebuilds coinbase, header and block hash for a share. `extranonce1` and `extranonce2` are raw bytes as the
+   * miner used them; `version` is the final header version (rolled bits already applied), ntime/nonce uint32.
+   */
+  build(extranonce1: Buffer, extranonce2: Buffer, ntime: number, nonce: number, version: number): BuiltShare {
+    const c1 = this.coinb1.length;
+    const coinbase = Buffer.allocUnsafe(c1 + extranonce1.length + extranonce2.length + this.coinb2.length);
+    this.coinb1.copy(coinbase, 0);
+    extranonce1.copy(coinbase, c1);
+    extranonce2.copy(coinbase, c1 + extranonce1.length);
+    this.coinb2.copy(coinbase, c1 + extranonce1.length + extranonce2.length);
+
+    let root = sha256dInto(coinbase);
+    if (this.branches.length > 0) {
+      const pair = Buffer.allocUnsafe(64);
+      for (const branch of this.branches) {
+        root.copy(pair, 0);
+        branch.copy(pair, 32);
+        root = sha256dInto(pair);
+      }
+    }
+
+    const header = Buffer.allocUnsafe(80);
+    header.writeUInt32LE(version >>> 0, 0);
+    this.prevhashLe.copy(header, 4);
+    root.copy(header, 36);
+    header.writeUInt32LE(ntime >>> 0, 68);
+    this.nbitsLe.copy(header, 72);
+    header.writeUInt32LE(nonce >>> 0, 76);
+    return { coinbase, header, hash: sha256dInto(header) };
+  }
+}

@@ -1,0 +1,119 @@
+// The checks every share goes through, in the order pools apply them. Pure: no sockets, no clocks of its own.
+import { StratumErrorCode } from '../stratum/errors.js';
+import type { Share } from '../stratum/messages.js';
+import { leHashMeetsTarget } from './difficulty.js';
+import type { ServerJob } from './job-book.js';
+import { shareTargetLe } from './job-book.js';
+import type { BuiltShare } from './job-template.js';
+
+/** Why a share was refused; also the label of the rejected-shares counters. */
+export type ShareRejectReason =
+  | 'not-subscribed'
+  | 'unauthorized'
+  | 'job-not-found'
+  | 'stale'
+  | 'duplicate'
+  | 'bad-extranonce2'
+  | 'ntime-out-of-range'
+  | 'bad-version-bits'
+  | 'low-difficulty'
+  | 'rate-limited'
+  | 'malformed';
+
+export const REJECT_CODES: Record<ShareRejectReason, number> = {
+  'not-subscribed': StratumErrorCode.NotSubscribed,
+  unauthorized: StratumErrorCode.Unauthorized,
+  'job-not-found': StratumErrorCode.JobNotFound,
+  stale: StratumErrorCode.JobNotFound,
+  duplicate: StratumErrorCode.DuplicateShare,
+  'bad-extranonce2': StratumErrorCode.Other,
+  'ntime-out-of-range': StratumErrorCode.Other,
+  'bad-version-bits': StratumErrorCode.Other,
+  'low-difficulty': StratumErrorCode.LowDifficulty,
+  'rate-limited': StratumErrorCode.Other,
+  malformed: StratumErrorCode.Other,
+};
+
+export interface ShareRejection {
+  ok: false;
+  reason: ShareRejectReason;
+  message: string;
+}
+export interface ShareAcceptance {
+  ok: true;
+  job: ServerJob;
+  built: BuiltShare;
+  /** The difficulty the share was credited at (the session's for that job). */
+  difficulty: number;
+  /** Meets the upstream target: forward it. */
+  meetsUpstream: boolean;
+  /** Final header version (after rolling). */
+  version: number;
+}
+export type ShareVerdict = ShareAcceptance | ShareRejection;
+
+export interface ShareCheckContext {
+  /** The job the share's job id refers to, if the session still knows that id. */
+  job: ServerJob | undefined;
+  /** Whether the server still keeps that job (false once evicted). */
+  jobKnown: boolean;
+  /** Difficulty the session was told for that job. */
+  difficulty: number;
+  extranonce1: Buffer;
+  extranonce2Size: number;
+  /** Version bits the session may roll (negotiated with mining.configure), 0 when none. */
+  versionMask: number;
+  /** Current time in ms. */
+  now: number;
+}
+
+/** Header time may run ahead of the job's by the time since the job arrived plus Bitcoin's 2-hour rule. */
+export const MAX_NTIME_AHEAD_SECONDS = 7200;
+
+export function reject(reason: ShareRejectReason, message: string): ShareRejection {
+  return { ok: false, reason, message };
+}
+
+export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
+  const job = ctx.job;
+  if (!job || !ctx.jobKnown) return reject('job-not-found', `Job not found: ${share.jobId}`);
+  if (job.stale) return reject('stale', `Stale job: ${share.jobId}`);
+  if (share.extranonce2.length !== ctx.extranonce2Size * 2) {
+    return reject(
+      'bad-extranonce2',
+      `extranonce2 must be ${ctx.extranonce2Size} bytes, got ${share.extranonce2.length / 2}`,
+    );
+  }
+  const ntime = parseInt(share.ntime, 16) >>> 0;
+  const jobNtime = job.template.ntime;
+  const aheadAllowed = MAX_NTIME_AHEAD_SECONDS + Math.max(0, Math.ceil((ctx.now - job.upstream.receivedAt) / 1000));
+  if (ntime < jobNtime || ntime > jobNtime + aheadAllowed) {
+    return reject('ntime-out-of-range', `ntime ${share.ntime} out of range for job ${share.jobId}`);
+  }
+  let version = job.template.version;
+  if (share.versionBits !== undefined) {
+    const bits = parseInt(share.versionBits, 16) >>> 0;
+    if (ctx.versionMask === 0) return reject('bad-version-bits', 'version rolling was not negotiated (mining.configure)');
+    if ((bits & ~ctx.versionMask) >>> 0 !== 0) {
+      return reject('bad-version-bits', `version bits ${share.versionBits} outside the allowed mask`);
+    }
+    version = ((version & ~ctx.versionMask) | (bits & ctx.versionMask)) >>> 0;
+  }
+  const key = `${ctx.extranonce1.toString('hex')}:${share.extranonce2}:${share.ntime}:${share.nonce}:${version}`;
+  if (job.seen.has(key)) return reject('duplicate', 'Duplicate share');
+
+  const extranonce2 = Buffer.from(share.extranonce2, 'hex');
+  const built = job.template.build(ctx.extranonce1, extranonce2, ntime, parseInt(share.nonce, 16) >>> 0, version);
+  if (!leHashMeetsTarget(built.hash, shareTargetLe(ctx.difficulty))) {
+    return reject('low-difficulty', `Low difficulty share (session difficulty ${ctx.difficulty})`);
+  }
+  job.seen.add(key);
+  return {
+    ok: true,
+    job,
+    built,
+    difficulty: ctx.difficulty,
+    meetsUpstream: leHashMeetsTarget(built.hash, job.upstreamTargetLe),
+    version,
+  };
+}
