@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // mesos-miner command line: each command registers itself from the module that owns it.
 import { Command } from 'commander';
+import { registerSchedulerCommands } from './scheduler/command.js';
 
 const program = new Command();
 program
@@ -10,5 +11,6 @@ program
   .showHelpAfterError();
 
 // Commands (one line each):
+registerSchedulerCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,138 @@
+// `mesos-miner schedule` (the Mesos framework) and `mesos-miner local` (the same topology as child processes).
+import os from 'node:os';
+import type { Command } from 'commander';
+import { createLogger, parseLogFormat, type Logger } from '../log.js';
+import { SchedulerClient } from '../mesos/scheduler-client.js';
+import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from './framework.js';
+import type { Launcher } from './launcher.js';
+import { LocalLauncher } from './local-launcher.js';
+import { DEFAULT_SERVER_MEM, parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
+import { StateFile } from './state-file.js';
+import { startStatusServer, type StatusServer } from './status-server.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function fail(command: Command, err: unknown): never {
+  command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+}
+
+/** Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). */
+async function runUntilSignal(launcher: Launcher, status: StatusServer | undefined, log: Logger): Promise<void> {
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    log.info({ signal }, 'shutting down');
+    stopping = (async () => {
+      await launcher.stop();
+      await status?.close();
+    })();
+    stopping.then(() => process.exit(0), (err) => {
+      log.error({ err: (err as Error).message }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await launcher.start();
+}
+
+function addUpstreamOptions(cmd: Command): Command {
+  return cmd
+    .option('--pool <url>', 'upstream pool stratum+tcp://host:port (repeat for failover order)', collect)
+    .option('--user <name>', 'pool account / worker name the server mines as')
+    .option('--pool-pass-file <path>', `file holding the pool password (default: env ${'MESOS_MINER_POOL_PASS'})`)
+    .option('--bitcoind <url>', 'solo mining: bitcoind RPC URL (credentials in the URL or env MESOS_MINER_BITCOIND_URL)')
+    .option('--payout <address>', 'solo mining: address that receives block rewards')
+    .option('--miner-password-file <path>', 'file with the password miners use on the server (default: env MESOS_MINER_MINER_PASSWORD)');
+}
+
+export function registerSchedulerCommands(program: Command): void {
+  const schedule = program.command('schedule')
+    .description('run the Mesos framework: one miner server task and N miner tasks on a Mesos cluster');
+  addUpstreamOptions(schedule)
+    .option('--master <url>', 'Mesos master http(s)://host:5050 (repeat or comma-separate for several)', collect)
+    .option('--name <name>', 'framework name (also prefixes task ids)', FRAMEWORK_DEFAULTS.name)
+    .option('--task-user <user>', 'OS user the tasks run as on the agents (default: this process\'s user)')
+    .option('--role <roles>', 'comma-separated roles to receive offers for (MULTI_ROLE)', '*')
+    .option('--principal <principal>', 'principal for HTTP basic authentication and FrameworkInfo.principal')
+    .option('--secret-file <path>', 'file holding the principal\'s secret')
+    .option('--content-type <type>', 'wire format to the master: protobuf or json', 'protobuf')
+    .option('--state-file <path>', 'where the framework id and task state are persisted', '.state/scheduler.json')
+    .option('--failover-timeout <seconds>', 'how long Mesos keeps tasks running while the scheduler is away', String(FRAMEWORK_DEFAULTS.failoverTimeoutSeconds))
+    .option('--miners <n>', 'number of miner tasks', '2')
+    .option('--miner-cpus <cpus>', 'CPUs per miner task; its --threads is the whole part (>= 1)', '1')
+    .option('--miner-mem <mib>', 'memory per miner task in MiB (default: 128 + 32 per thread)')
+    .option('--server-cpus <cpus>', 'CPUs of the server task', '0.5')
+    .option('--server-mem <mib>', 'memory of the server task in MiB', String(DEFAULT_SERVER_MEM))
+    .option('--max-miners-per-agent <n>', 'at most this many miner tasks on one agent', String(FRAMEWORK_DEFAULTS.maxMinersPerAgent))
+    .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image) or command (CLI installed on agents)', 'docker')
+    .option('--image <image>', 'Docker image with the mesos-miner CLI as entrypoint', 'mesos-miner:latest')
+    .option('--network <mode>', 'Docker network: host or bridge (bridge maps the offered ports)', 'host')
+    .option('--force-pull', 'pull the image on every launch')
+    .option('--command-path <path>', 'mesos-miner executable on the agents (--container command)', '/usr/local/bin/mesos-miner')
+    .option('--http <host:port>', 'scheduler status endpoint (GET /status), or off', '0.0.0.0:8090')
+    .option('--decline-seconds <s>', 'filter sent when declining offers we do not need', String(FRAMEWORK_DEFAULTS.declineRefuseSeconds))
+    .option('--revive-interval <s>', 'at most one REVIVE per this many seconds', String(FRAMEWORK_DEFAULTS.reviveIntervalMs / 1000))
+    .option('--launch-timeout <s>', 'a launch without a status update after this long is reconciled, then relaunched', String(FRAMEWORK_DEFAULTS.launchTimeoutMs / 1000))
+    .option('--reconcile-interval <s>', 'period of the implicit reconciliation', String(FRAMEWORK_DEFAULTS.reconcileIntervalMs / 1000))
+    .option('--teardown', 'tear the framework down (killing its tasks) when the scheduler exits')
+    .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')
+    .action(async (flags: ScheduleFlags, command: Command) => {
+      let settings;
+      let log: Logger;
+      try {
+        settings = parseScheduleFlags({ ...flags, master: flags.master ?? ['http://127.0.0.1:5050'] });
+        log = createLogger({ name: 'schedule', ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
+      } catch (err) {
+        fail(command, err);
+      }
+      const config: FrameworkConfig = {
+        ...FRAMEWORK_DEFAULTS,
+        ...settings.framework,
+        hostname: os.hostname(),
+        workerPrefix: FRAMEWORK_DEFAULTS.workerPrefix,
+        ...(settings.http ? { webuiUrl: `http://${os.hostname()}:${settings.http.port}/status` } : {}),
+      };
+      const client = new SchedulerClient({
+        master: settings.masters,
+        framework: frameworkInfo(config),
+        contentType: settings.contentType,
+        ...(settings.principal ? { principal: settings.principal } : {}),
+        ...(settings.secret ? { secret: settings.secret } : {}),
+        logger: log.child({ component: 'mesos' }),
+      });
+      const framework = new Framework(config, client, new StateFile(settings.stateFile), log);
+      const status = settings.http ? await startStatusServer(settings.http, () => framework.status()) : undefined;
+      await runUntilSignal(framework, status, log);
+    });
+
+  const local = program.command('local')
+    .description('run one miner server and N miners as local processes (no Mesos), supervised and restarted');
+  addUpstreamOptions(local)
+    .option('--miners <n>', 'number of miner processes', '2')
+    .option('--threads <n>', 'hashing threads per miner (default: cores / miners, at least 1)')
+    .option('--listen <host:port>', 'server stratum address (miners connect here)', '127.0.0.1:3333')
+    .option('--server-http <host:port>', 'server HTTP /status and /metrics address', '127.0.0.1:8080')
+    .option('--http <host:port>', 'supervisor status endpoint (GET /status); off unless given')
+    .option('--worker-prefix <prefix>', 'miners are named <prefix>-1 .. <prefix>-N', 'local')
+    .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')
+    .action(async (flags: LocalFlags, command: Command) => {
+      let settings;
+      let log: Logger;
+      try {
+        settings = parseLocalFlags(flags);
+        log = createLogger({ name: 'local', ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
+      } catch (err) {
+        fail(command, err);
+      }
+      const launcher = new LocalLauncher({
+        ...settings,
+        restart: { baseMs: 1000, maxMs: 30_000, stableMs: 30_000 },
+        stopGraceMs: 10_000,
+        serverReadyTimeoutMs: 15_000,
+        log,
+      });
+      const status = settings.http ? await startStatusServer(settings.http, () => launcher.status()) : undefined;
+      await runUntilSignal(launcher, status, log);
+    });
+}

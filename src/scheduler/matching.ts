@@ -1,0 +1,104 @@
+// Offer matching: pure functions from (offers, what is missing) to (what to launch where, what to decline).
+// The server goes first and needs two ports (stratum + HTTP status) from the offer's port ranges; miners
+// need no port, are sized by CPUs, and an agent never gets more than --max-miners-per-agent of them.
+import type { Offer, Resource } from './mesos-types.js';
+import { OfferBudget } from './resources.js';
+import { threadsForCpus } from './topology.js';
+
+export interface TaskShape { cpus: number; mem: number }
+
+export interface PlacementRequest {
+  needServer: boolean;
+  /** Miners to launch now (0 while the server's address is unknown). */
+  minersWanted: number;
+  server: TaskShape;
+  miner: TaskShape;
+  maxMinersPerAgent: number;
+  /** Miners already running or launching, per agent id. */
+  minersOnAgent: ReadonlyMap<string, number>;
+}
+
+export const SERVER_PORT_COUNT = 2;
+
+export interface PlannedServer {
+  role: 'server';
+  resources: Resource[];
+  /** Host ports taken from the offer: the stratum port and the HTTP status port. */
+  ports: { stratum: number; http: number };
+}
+
+export interface PlannedMiner {
+  role: 'miner';
+  resources: Resource[];
+  threads: number;
+}
+
+export type PlannedTask = PlannedServer | PlannedMiner;
+
+export interface OfferPlan { offer: Offer; tasks: PlannedTask[] }
+
+export interface PlacementResult {
+  launches: OfferPlan[];
+  /** Offers nothing was placed on: decline them. */
+  unused: Offer[];
+  /** What could not be placed in these offers. */
+  unplaced: { server: boolean; miners: number };
+}
+
+function placeServer(budget: OfferBudget, shape: TaskShape): PlannedServer {
+  const resources = [...budget.takeScalar('cpus', shape.cpus), ...budget.takeScalar('mem', shape.mem)];
+  const { ports, resources: portResources } = budget.takePorts(SERVER_PORT_COUNT);
+  return { role: 'server', resources: [...resources, ...portResources], ports: { stratum: ports[0]!, http: ports[1]! } };
+}
+
+function placeMiner(budget: OfferBudget, shape: TaskShape): PlannedMiner {
+  const resources = [...budget.takeScalar('cpus', shape.cpus), ...budget.takeScalar('mem', shape.mem)];
+  return { role: 'miner', resources, threads: threadsForCpus(shape.cpus) };
+}
+
+export function validateShape(label: string, shape: TaskShape): void {
+  if (!(Number.isFinite(shape.cpus) && shape.cpus > 0)) throw new Error(`${label} cpus must be > 0, got ${shape.cpus}`);
+  if (!(Number.isFinite(shape.mem) && shape.mem > 0)) throw new Error(`${label} mem must be > 0 MiB, got ${shape.mem}`);
+}
+
+export function planOffers(offers: readonly Offer[], req: PlacementRequest): PlacementResult {
+  validateShape('server', req.server);
+  validateShape('miner', req.miner);
+  const budgets = offers.map((offer) => new OfferBudget(offer));
+  const planned = new Map<Offer, PlannedTask[]>();
+  const add = (offer: Offer, task: PlannedTask) => {
+    const list = planned.get(offer) ?? [];
+    list.push(task);
+    planned.set(offer, list);
+  };
+
+  let needServer = req.needServer;
+  if (needServer) {
+    const budget = budgets.find((b) => b.fits({ ...req.server, ports: SERVER_PORT_COUNT }));
+    if (budget) {
+      add(budget.offer, placeServer(budget, req.server));
+      needServer = false;
+    }
+  }
+
+  let miners = Math.max(0, req.minersWanted);
+  const perAgent = new Map(req.minersOnAgent);
+  for (const budget of budgets) {
+    if (miners === 0) break;
+    const agent = budget.offer.agent_id.value;
+    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner)) {
+      add(budget.offer, placeMiner(budget, req.miner));
+      perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
+      miners -= 1;
+    }
+  }
+
+  const launches: OfferPlan[] = [];
+  const unused: Offer[] = [];
+  for (const offer of offers) {
+    const tasks = planned.get(offer);
+    if (tasks) launches.push({ offer, tasks });
+    else unused.push(offer);
+  }
+  return { launches, unused, unplaced: { server: needServer, miners } };
+}

@@ -1,0 +1,222 @@
+// Flag values -> validated settings for `schedule` and `local`. Pure functions, so every rule is testable and
+// a bad flag fails with a clear message before anything starts.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { parsePoolUrl } from '../stratum/pool-url.js';
+import { parseHostPort } from './status-server.js';
+import { CONTAINER_MODES, type ContainerMode, type ContainerOptions, type DockerNetwork } from './task-spec.js';
+import { ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, type TaskSecrets, type UpstreamOptions } from './topology.js';
+
+export function parseNumber(flag: string, value: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`${flag} must be a number, got '${value}'`);
+  if (opts.integer && !Number.isInteger(n)) throw new Error(`${flag} must be a whole number, got '${value}'`);
+  if (opts.min !== undefined && n < opts.min) throw new Error(`${flag} must be >= ${opts.min}, got ${value}`);
+  if (opts.max !== undefined && n > opts.max) throw new Error(`${flag} must be <= ${opts.max}, got ${value}`);
+  return n;
+}
+
+/**
+ * Default memory (MiB) of a miner task with `threads` threads. Provisional figures (docs/OPERATIONS.md,
+ * memory section): a Node process with the WASM kernel plus one worker thread per hashing thread.
+ */
+export function defaultMinerMem(threads: number): number {
+  return 128 + 32 * threads;
+}
+export const DEFAULT_SERVER_MEM = 256;
+
+export interface UpstreamFlags {
+  pool?: string[];
+  user?: string;
+  bitcoind?: string;
+  payout?: string;
+  poolPassFile?: string;
+  minerPasswordFile?: string;
+}
+
+function readSecretFile(flag: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') throw new Error(`${flag}: ${path} is empty`);
+  return secret;
+}
+
+/** Upstream choice and the secrets the tasks get (from files or this process's environment, never argv). */
+export function parseUpstream(flags: UpstreamFlags, env: NodeJS.ProcessEnv): { upstream: UpstreamOptions; secrets: TaskSecrets } {
+  const pools = flags.pool ?? [];
+  if (pools.length > 0 && flags.bitcoind) throw new Error('give either --pool or --bitcoind, not both');
+  if (pools.length === 0 && !flags.bitcoind) throw new Error('an upstream is required: --pool stratum+tcp://host:port --user NAME, or --bitcoind URL --payout ADDRESS');
+  const secrets: TaskSecrets = {};
+  const minerPassword = flags.minerPasswordFile ? readSecretFile('--miner-password-file', flags.minerPasswordFile) : env[ENV_MINER_PASSWORD];
+  if (minerPassword) secrets.minerPassword = minerPassword;
+  if (flags.bitcoind) {
+    let url: URL;
+    try {
+      url = new URL(flags.bitcoind);
+    } catch {
+      throw new Error('--bitcoind must be an http(s) URL such as http://127.0.0.1:8332');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--bitcoind must use http or https, got '${url.protocol}'`);
+    if (!flags.payout) throw new Error('--bitcoind needs --payout ADDRESS (where block rewards go)');
+    // Credentials may come in the URL (kept out of argv) or in the environment, as for `serve`.
+    secrets.bitcoindUrl = url.username ? flags.bitcoind : env[ENV_BITCOIND_URL] ?? flags.bitcoind;
+    return { upstream: { pools: [], bitcoind: flags.bitcoind, payout: flags.payout }, secrets };
+  }
+  for (const pool of pools) parsePoolUrl(pool);
+  if (!flags.user) throw new Error('--pool needs --user (the pool account or worker name)');
+  const poolPass = flags.poolPassFile ? readSecretFile('--pool-pass-file', flags.poolPassFile) : env[ENV_POOL_PASS];
+  if (poolPass) secrets.poolPass = poolPass;
+  return { upstream: { pools, user: flags.user }, secrets };
+}
+
+export interface ScheduleFlags extends UpstreamFlags {
+  master: string[];
+  name: string;
+  taskUser?: string;
+  role: string;
+  principal?: string;
+  secretFile?: string;
+  contentType: string;
+  stateFile: string;
+  failoverTimeout: string;
+  miners: string;
+  minerCpus: string;
+  minerMem?: string;
+  serverCpus: string;
+  serverMem: string;
+  maxMinersPerAgent: string;
+  container: string;
+  image: string;
+  network: string;
+  forcePull?: boolean;
+  commandPath: string;
+  http: string;
+  declineSeconds: string;
+  reviveInterval: string;
+  launchTimeout: string;
+  reconcileInterval: string;
+  teardown?: boolean;
+  logFormat?: string;
+}
+
+export interface ScheduleSettings {
+  masters: string[];
+  contentType: 'protobuf' | 'json';
+  principal?: string;
+  secret?: string;
+  stateFile: string;
+  http?: { host: string; port: number };
+  framework: {
+    name: string; user: string; roles: string[]; failoverTimeoutSeconds: number; principal?: string;
+    miners: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
+    maxMinersPerAgent: number; container: ContainerOptions; declineRefuseSeconds: number; reviveIntervalMs: number;
+    launchTimeoutMs: number; reconcileIntervalMs: number; teardownOnExit: boolean; upstream: UpstreamOptions; secrets: TaskSecrets;
+  };
+}
+
+export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv = process.env): ScheduleSettings {
+  const masters = flags.master.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+  if (masters.length === 0) throw new Error('--master is required (http://host:5050)');
+  for (const m of masters) {
+    let url: URL;
+    try {
+      url = new URL(m);
+    } catch {
+      throw new Error(`--master must be an http(s) URL like http://mesos-master:5050, got '${m}'`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--master must use http or https, got '${m}'`);
+  }
+  if (flags.contentType !== 'protobuf' && flags.contentType !== 'json') throw new Error(`--content-type must be protobuf or json, got '${flags.contentType}'`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(flags.name)) throw new Error(`--name must be 1-63 letters, digits, '.', '_' or '-', got '${flags.name}'`);
+  const roles = flags.role.split(',').map((r) => r.trim()).filter(Boolean);
+  if (roles.length === 0) throw new Error('--role needs at least one role (e.g. * or mining)');
+  for (const r of roles) if (r !== '*' && !/^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/.test(r)) throw new Error(`--role: '${r}' is not a valid Mesos role`);
+  if (flags.secretFile && !flags.principal) throw new Error('--secret-file needs --principal');
+  const secret = flags.secretFile ? readSecretFile('--secret-file', flags.secretFile) : undefined;
+
+  const minerCpus = parseNumber('--miner-cpus', flags.minerCpus, { min: 0.1, max: 1024 });
+  const threads = Math.max(1, Math.floor(minerCpus));
+  const mode = flags.container as ContainerMode;
+  if (!CONTAINER_MODES.includes(mode)) throw new Error(`--container must be one of ${CONTAINER_MODES.join(', ')}, got '${flags.container}'`);
+  const network = flags.network.toUpperCase() as DockerNetwork;
+  if (network !== 'HOST' && network !== 'BRIDGE') throw new Error(`--network must be host or bridge, got '${flags.network}'`);
+  if (network === 'BRIDGE' && mode !== 'docker') throw new Error('--network bridge needs --container docker');
+  if (!flags.image.trim()) throw new Error('--image must name a Docker image');
+  if (mode === 'command' && !flags.commandPath.startsWith('/')) throw new Error(`--command-path must be an absolute path, got '${flags.commandPath}'`);
+  const { upstream, secrets } = parseUpstream(flags, env);
+  const http = flags.http === 'off' ? undefined : parseHostPort(flags.http, '--http');
+
+  return {
+    masters,
+    contentType: flags.contentType,
+    ...(flags.principal ? { principal: flags.principal } : {}),
+    ...(secret ? { secret } : {}),
+    stateFile: flags.stateFile,
+    ...(http ? { http } : {}),
+    framework: {
+      name: flags.name,
+      user: flags.taskUser ?? os.userInfo().username,
+      roles,
+      failoverTimeoutSeconds: parseNumber('--failover-timeout', flags.failoverTimeout, { min: 0 }),
+      ...(flags.principal ? { principal: flags.principal } : {}),
+      miners: parseNumber('--miners', flags.miners, { min: 0, max: 100_000, integer: true }),
+      server: {
+        cpus: parseNumber('--server-cpus', flags.serverCpus, { min: 0.1, max: 1024 }),
+        mem: parseNumber('--server-mem', flags.serverMem, { min: 32 }),
+      },
+      miner: { cpus: minerCpus, mem: flags.minerMem ? parseNumber('--miner-mem', flags.minerMem, { min: 32 }) : defaultMinerMem(threads) },
+      maxMinersPerAgent: parseNumber('--max-miners-per-agent', flags.maxMinersPerAgent, { min: 1, integer: true }),
+      container: { mode, image: flags.image, network, forcePull: flags.forcePull === true, commandPath: flags.commandPath },
+      declineRefuseSeconds: parseNumber('--decline-seconds', flags.declineSeconds, { min: 1 }),
+      reviveIntervalMs: parseNumber('--revive-interval', flags.reviveInterval, { min: 1 }) * 1000,
+      launchTimeoutMs: parseNumber('--launch-timeout', flags.launchTimeout, { min: 5 }) * 1000,
+      reconcileIntervalMs: parseNumber('--reconcile-interval', flags.reconcileInterval, { min: 10 }) * 1000,
+      teardownOnExit: flags.teardown === true,
+      upstream,
+      secrets,
+    },
+  };
+}
+
+export interface LocalFlags extends UpstreamFlags {
+  miners: string;
+  threads?: string;
+  listen: string;
+  serverHttp: string;
+  http?: string;
+  workerPrefix: string;
+  logFormat?: string;
+}
+
+export interface LocalSettings {
+  miners: number;
+  threadsPerMiner: number;
+  stratum: { host: string; port: number };
+  serverHttp: { host: string; port: number };
+  http?: { host: string; port: number };
+  workerPrefix: string;
+  upstream: UpstreamOptions;
+  secrets: TaskSecrets;
+}
+
+export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): LocalSettings {
+  const miners = parseNumber('--miners', flags.miners, { min: 1, max: 256, integer: true });
+  const threadsPerMiner = flags.threads
+    ? parseNumber('--threads', flags.threads, { min: 1, max: 1024, integer: true })
+    : Math.max(1, Math.floor(cores / miners));
+  const stratum = parseHostPort(flags.listen, '--listen');
+  const serverHttp = parseHostPort(flags.serverHttp, '--server-http');
+  if (stratum.port === 0 || serverHttp.port === 0) throw new Error('--listen and --server-http need fixed ports (miners must know where to connect)');
+  if (stratum.port === serverHttp.port) throw new Error('--listen and --server-http must use different ports');
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(flags.workerPrefix)) throw new Error(`--worker-prefix must be 1-32 letters, digits, '.', '_' or '-', got '${flags.workerPrefix}'`);
+  const { upstream, secrets } = parseUpstream(flags, env);
+  return {
+    miners, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets,
+    ...(flags.http ? { http: parseHostPort(flags.http, '--http') } : {}),
+  };
+}

@@ -1,0 +1,163 @@
+// TaskInfo construction: one planned task + the topology's command line -> the exact message Mesos gets.
+// Three ways to run the CLI on an agent: the Docker containerizer (ContainerInfo.DOCKER), the Mesos
+// containerizer with a Docker image (ContainerInfo.MESOS + Image.DOCKER), or a plain command for agents that
+// have the CLI installed. With an image we use shell=false, no value and only arguments: both containerizers
+// then run the image's ENTRYPOINT (node /app/dist/cli.js) with our arguments appended.
+import type { CommandInfo, ContainerInfo, HealthCheck, Label, TaskInfo } from './mesos-types.js';
+import type { PlannedMiner, PlannedServer } from './matching.js';
+import {
+  minerCommand, serverCommand, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
+} from './topology.js';
+
+export type ContainerMode = 'docker' | 'mesos' | 'command';
+export const CONTAINER_MODES: readonly ContainerMode[] = ['docker', 'mesos', 'command'];
+export type DockerNetwork = 'HOST' | 'BRIDGE';
+
+export interface ContainerOptions {
+  mode: ContainerMode;
+  image: string;
+  network: DockerNetwork;
+  forcePull: boolean;
+  /** Path of the mesos-miner executable on the agent (mode 'command'). */
+  commandPath: string;
+}
+
+/** Ports the server binds inside its container when Docker BRIDGE networking maps host ports onto them. */
+export const BRIDGE_CONTAINER_PORTS = { stratum: 3333, http: 8080 } as const;
+
+export const LABEL_ROLE = 'mesos-miner.role';
+export const LABEL_FRAMEWORK = 'mesos-miner.framework';
+export const LABEL_SERVER = 'mesos-miner.server';
+
+const SECOND_NS = 1_000_000_000;
+
+function commandInfo(cmd: TaskCommand, container: ContainerOptions): CommandInfo {
+  const environment = { variables: Object.entries(cmd.env).map(([name, value]) => ({ name, value })) };
+  if (container.mode === 'command') {
+    // shell=false: `value` is the executable and `arguments` the full argv, argv[0] included.
+    return { shell: false, value: container.commandPath, arguments: ['mesos-miner', ...cmd.args], environment };
+  }
+  return { shell: false, arguments: cmd.args, environment };
+}
+
+function containerInfo(container: ContainerOptions, portMappings?: { host_port: number; container_port: number }[]): ContainerInfo | undefined {
+  if (container.mode === 'docker') {
+    return {
+      type: 'DOCKER',
+      docker: {
+        image: container.image,
+        network: container.network,
+        force_pull_image: container.forcePull,
+        ...(container.network === 'BRIDGE' && portMappings
+          ? { port_mappings: portMappings.map((m) => ({ ...m, protocol: 'tcp' })) } : {}),
+      },
+    };
+  }
+  if (container.mode === 'mesos') {
+    return { type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: container.image }, cached: !container.forcePull } } };
+  }
+  return undefined;
+}
+
+function labels(frameworkName: string, role: TaskRole, extra: Label[] = []): { labels: Label[] } {
+  return { labels: [{ key: LABEL_FRAMEWORK, value: frameworkName }, { key: LABEL_ROLE, value: role }, ...extra] };
+}
+
+/** Whether the server binds container ports that Docker maps from the host ports of the offer. */
+export function usesBridge(container: ContainerOptions): boolean {
+  return container.mode === 'docker' && container.network === 'BRIDGE';
+}
+
+export interface ServerTaskInput {
+  frameworkName: string;
+  taskId: string;
+  agentId: string;
+  planned: PlannedServer;
+  upstream: UpstreamOptions;
+  secrets: TaskSecrets;
+  container: ContainerOptions;
+}
+
+export function buildServerTask(input: ServerTaskInput): TaskInfo {
+  const { planned, container } = input;
+  const bridge = usesBridge(container);
+  const inside = bridge ? BRIDGE_CONTAINER_PORTS : planned.ports;
+  const cmd = serverCommand(input.upstream, input.secrets, {
+    stratum: `0.0.0.0:${inside.stratum}`,
+    http: `0.0.0.0:${inside.http}`,
+  });
+  // Health checks run in the task's network namespace, so they use the port the server binds there.
+  const healthCheck: HealthCheck = {
+    type: 'HTTP',
+    http: { port: inside.http, path: '/status', scheme: 'http', statuses: [200] },
+    delay_seconds: 5,
+    interval_seconds: 10,
+    timeout_seconds: 5,
+    consecutive_failures: 3,
+    grace_period_seconds: 60,
+  };
+  const task: TaskInfo = {
+    name: `${input.frameworkName}-server`,
+    task_id: { value: input.taskId },
+    agent_id: { value: input.agentId },
+    resources: planned.resources,
+    command: commandInfo(cmd, container),
+    health_check: healthCheck,
+    labels: labels(input.frameworkName, 'server', [{ key: 'mesos-miner.stratum-port', value: String(planned.ports.stratum) }]),
+    // The server forwards pending shares on SIGTERM before it exits.
+    kill_policy: { grace_period: { nanoseconds: 30 * SECOND_NS } },
+  };
+  const info = containerInfo(container, [
+    { host_port: planned.ports.stratum, container_port: BRIDGE_CONTAINER_PORTS.stratum },
+    { host_port: planned.ports.http, container_port: BRIDGE_CONTAINER_PORTS.http },
+  ]);
+  if (info) task.container = info;
+  return task;
+}
+
+export interface MinerTaskInput {
+  frameworkName: string;
+  taskId: string;
+  agentId: string;
+  planned: PlannedMiner;
+  server: ServerEndpoint;
+  worker: string;
+  secrets: TaskSecrets;
+  container: ContainerOptions;
+}
+
+/**
+ * A miner has no port of its own, so its health check is a COMMAND that proves the miner's network can reach
+ * its server's stratum port: a miner cut off from its server hashes nothing, and after a few failures Mesos
+ * kills it and the framework relaunches it with the current server address.
+ */
+export function minerHealthCheck(server: ServerEndpoint): HealthCheck {
+  const probe = `const s=require('net').connect(${server.port},${JSON.stringify(server.host)});`
+    + `s.setTimeout(4000,()=>process.exit(1));s.on('connect',()=>{s.end();process.exit(0)});s.on('error',()=>process.exit(1))`;
+  return {
+    type: 'COMMAND',
+    command: { shell: false, value: 'node', arguments: ['node', '-e', probe] },
+    delay_seconds: 15,
+    interval_seconds: 30,
+    timeout_seconds: 10,
+    consecutive_failures: 3,
+    grace_period_seconds: 60,
+  };
+}
+
+export function buildMinerTask(input: MinerTaskInput): TaskInfo {
+  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets);
+  const task: TaskInfo = {
+    name: `${input.frameworkName}-${input.worker}`,
+    task_id: { value: input.taskId },
+    agent_id: { value: input.agentId },
+    resources: input.planned.resources,
+    command: commandInfo(cmd, input.container),
+    health_check: minerHealthCheck(input.server),
+    labels: labels(input.frameworkName, 'miner', [{ key: LABEL_SERVER, value: `${input.server.host}:${input.server.port}` }]),
+    kill_policy: { grace_period: { nanoseconds: 10 * SECOND_NS } },
+  };
+  const info = containerInfo(input.container);
+  if (info) task.container = info;
+  return task;
+}

@@ -1,0 +1,121 @@
+// What the framework knows about each of its tasks, and how status updates move them. Updates arrive at least
+// once and sometimes late, so applying the same update twice changes nothing, and a state a task has already
+// left for a terminal one is never resurrected. TASK_LOST / TASK_UNREACHABLE are not terminal: the agent may
+// come back, so such a task is kept (not counted) and killed later if it reappears and is surplus.
+import type { TaskStatus } from './mesos-types.js';
+import type { TaskRole } from './topology.js';
+
+/** 'INTENT': recorded and persisted before ACCEPT, no status update seen yet. */
+export type TaskPhase = 'INTENT' | string;
+
+export interface TaskRecord {
+  taskId: string;
+  role: TaskRole;
+  /** Miner worker name (e.g. 'miner-3'); the server has none. */
+  worker?: string;
+  agentId: string;
+  hostname: string;
+  state: TaskPhase;
+  /** Server: host ports of stratum and HTTP status. */
+  ports?: { stratum: number; http: number };
+  /** Miner: the server endpoint (host:port) it was launched against. */
+  server?: string;
+  cpus: number;
+  mem: number;
+  launchedAt: number;
+  updatedAt: number;
+  runningSince?: number;
+  healthy?: boolean;
+  reason?: string;
+  message?: string;
+  /** We asked Mesos to kill it (server move, surplus, unknown): its end is not a failure. */
+  killRequested?: boolean;
+}
+
+export const TERMINAL_STATES = new Set([
+  'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_DROPPED', 'TASK_GONE', 'TASK_GONE_BY_OPERATOR',
+  'TASK_UNKNOWN',
+]);
+/** The agent is out of touch: the task may still run and may come back. */
+export const LIMBO_STATES = new Set(['TASK_LOST', 'TASK_UNREACHABLE']);
+/** Counted towards the desired number of tasks. */
+export const ACTIVE_STATES = new Set(['INTENT', 'TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING']);
+
+export function isTerminal(state: string): boolean {
+  return TERMINAL_STATES.has(state);
+}
+
+export type UpdateOutcome =
+  | { kind: 'unknown'; taskId: string; state: string }
+  | { kind: 'duplicate'; record: TaskRecord }
+  | { kind: 'changed'; record: TaskRecord; previous: TaskPhase }
+  | { kind: 'terminal'; record: TaskRecord; previous: TaskPhase; ranForMs?: number };
+
+export class TaskStore {
+  private readonly tasks = new Map<string, TaskRecord>();
+
+  constructor(records: TaskRecord[] = []) {
+    for (const r of records) this.tasks.set(r.taskId, { ...r });
+  }
+
+  add(record: TaskRecord): void {
+    if (this.tasks.has(record.taskId)) throw new Error(`task ${record.taskId} is already recorded`);
+    this.tasks.set(record.taskId, record);
+  }
+
+  get(taskId: string): TaskRecord | undefined {
+    return this.tasks.get(taskId);
+  }
+
+  remove(taskId: string): void {
+    this.tasks.delete(taskId);
+  }
+
+  all(): TaskRecord[] {
+    return [...this.tasks.values()];
+  }
+
+  active(role?: TaskRole): TaskRecord[] {
+    return this.all().filter((t) => ACTIVE_STATES.has(t.state) && !t.killRequested && (role === undefined || t.role === role));
+  }
+
+  /** Tasks whose end we have not seen: what explicit reconciliation asks about. */
+  nonTerminal(): TaskRecord[] {
+    return this.all();
+  }
+
+  clear(): void {
+    this.tasks.clear();
+  }
+
+  apply(status: TaskStatus, now: number): UpdateOutcome {
+    const taskId = status.task_id.value;
+    const state = String(status.state);
+    const record = this.tasks.get(taskId);
+    if (!record) return { kind: 'unknown', taskId, state };
+    const previous = record.state;
+    const sameHealth = status.healthy === undefined || status.healthy === record.healthy;
+    if (previous === state && sameHealth) return { kind: 'duplicate', record };
+
+    record.state = state;
+    record.updatedAt = now;
+    // Health belongs to a run: a task leaving RUNNING has no health until a check reports again.
+    if (state !== previous && state !== 'TASK_RUNNING') delete record.healthy;
+    if (status.healthy !== undefined) record.healthy = status.healthy;
+    if (status.reason !== undefined) record.reason = String(status.reason);
+    if (status.message !== undefined) record.message = status.message;
+    if (status.agent_id?.value) record.agentId = status.agent_id.value;
+    if (state === 'TASK_RUNNING' && previous !== 'TASK_RUNNING') record.runningSince = now;
+
+    if (isTerminal(state)) {
+      this.tasks.delete(taskId);
+      const ranForMs = record.runningSince !== undefined ? now - record.runningSince : undefined;
+      return { kind: 'terminal', record, previous, ...(ranForMs !== undefined ? { ranForMs } : {}) };
+    }
+    return { kind: 'changed', record, previous };
+  }
+
+  toJSON(): TaskRecord[] {
+    return this.all().map((t) => ({ ...t }));
+  }
+}

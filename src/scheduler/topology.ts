@@ -1,0 +1,88 @@
+// The topology both launchers run: one `serve` task and N `mine` tasks pointed at it. This module owns
+// the exact command lines so Mesos tasks and local child processes start the same programs the same way.
+// Secrets only ever go into `env`; `args` is visible to anyone reading Mesos state or `ps`.
+
+export type TaskRole = 'server' | 'miner';
+
+/** What the server mines for. Exactly one of pools / bitcoind is set (validated by the command parser). */
+export interface UpstreamOptions {
+  pools: string[];
+  user?: string;
+  bitcoind?: string;
+  payout?: string;
+}
+
+/** Secrets handed to tasks through their environment. */
+export interface TaskSecrets {
+  poolPass?: string;
+  minerPassword?: string;
+  /** Full bitcoind URL including credentials; argv only gets the URL with them stripped. */
+  bitcoindUrl?: string;
+}
+
+export interface TaskCommand {
+  role: TaskRole;
+  /** Arguments after the CLI entry point, e.g. ['serve', '--listen', ...]. */
+  args: string[];
+  env: Record<string, string>;
+}
+
+export const ENV_POOL_PASS = 'MESOS_MINER_POOL_PASS';
+export const ENV_MINER_PASSWORD = 'MESOS_MINER_MINER_PASSWORD';
+export const ENV_BITCOIND_URL = 'MESOS_MINER_BITCOIND_URL';
+export const ENV_MINER_PASS = 'MESOS_MINER_PASS';
+
+/** The URL without user:password, safe for argv and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    throw new Error(`not a valid URL: '${url.replace(/\/\/[^@/]*@/, '//***@')}'`);
+  }
+}
+
+export interface ServerListen {
+  /** Address the stratum server binds, e.g. 0.0.0.0:31000. */
+  stratum: string;
+  /** Address of its HTTP /status + /metrics endpoint. */
+  http: string;
+}
+
+export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen): TaskCommand {
+  const args = ['serve', '--listen', listen.stratum, '--http', listen.http];
+  if (upstream.bitcoind) {
+    args.push('--bitcoind', redactUrl(upstream.bitcoind));
+    if (upstream.payout) args.push('--payout', upstream.payout);
+  } else {
+    for (const pool of upstream.pools) args.push('--pool', pool);
+    if (upstream.user) args.push('--user', upstream.user);
+  }
+  args.push('--log-format', 'json');
+  const env: Record<string, string> = {};
+  if (secrets.poolPass) env[ENV_POOL_PASS] = secrets.poolPass;
+  if (secrets.minerPassword) env[ENV_MINER_PASSWORD] = secrets.minerPassword;
+  if (upstream.bitcoind) env[ENV_BITCOIND_URL] = secrets.bitcoindUrl ?? upstream.bitcoind;
+  return { role: 'server', args, env };
+}
+
+export interface ServerEndpoint { host: string; port: number }
+
+export function endpointKey(endpoint: ServerEndpoint): string {
+  return `${endpoint.host}:${endpoint.port}`;
+}
+
+export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets): TaskCommand {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
+  const args = ['mine', '-o', `stratum+tcp://${endpoint.host}:${endpoint.port}`, '-u', worker, '-t', String(threads), '--log-format', 'json'];
+  const env: Record<string, string> = {};
+  if (secrets.minerPassword) env[ENV_MINER_PASS] = secrets.minerPassword;
+  return { role: 'miner', args, env };
+}
+
+/** A miner's thread count is the whole CPUs it was given, at least one. */
+export function threadsForCpus(cpus: number): number {
+  return Math.max(1, Math.floor(cpus + 1e-9));
+}

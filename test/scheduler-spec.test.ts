@@ -1,0 +1,236 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backoffDelay, RelaunchBackoff } from '../src/scheduler/backoff.js';
+import { planOffers, type PlannedMiner, type PlannedServer } from '../src/scheduler/matching.js';
+import type { Offer, TaskInfo } from '../src/scheduler/mesos-types.js';
+import { parseLocalFlags, parseScheduleFlags, type ScheduleFlags } from '../src/scheduler/options.js';
+import { StateFile } from '../src/scheduler/state-file.js';
+import { buildMinerTask, buildServerTask, type ContainerOptions } from '../src/scheduler/task-spec.js';
+import { TaskStore, type TaskRecord } from '../src/scheduler/task-store.js';
+
+const offer: Offer = {
+  id: { value: 'o1' }, framework_id: { value: 'fw' }, agent_id: { value: 'agent-1' }, hostname: 'node1.example',
+  allocation_info: { role: 'mining' },
+  resources: [
+    { name: 'cpus', type: 'SCALAR', scalar: { value: 8 }, allocation_info: { role: 'mining' } },
+    { name: 'mem', type: 'SCALAR', scalar: { value: 8192 }, allocation_info: { role: 'mining' } },
+    { name: 'ports', type: 'RANGES', ranges: { range: [{ begin: 31500, end: 31600 }] }, allocation_info: { role: 'mining' } },
+  ],
+};
+
+function plan() {
+  const result = planOffers([offer], {
+    needServer: true, minersWanted: 1, server: { cpus: 1, mem: 256 }, miner: { cpus: 2.5, mem: 256 }, maxMinersPerAgent: 4, minersOnAgent: new Map(),
+  });
+  const [server, miner] = result.launches[0]!.tasks as [PlannedServer, PlannedMiner];
+  return { server, miner };
+}
+
+const docker = (network: 'HOST' | 'BRIDGE'): ContainerOptions => ({ mode: 'docker', image: 'registry/mesos-miner:1', network, forcePull: true, commandPath: '/usr/bin/mesos-miner' });
+const secrets = { poolPass: 'pool-secret', minerPassword: 'miner-secret' };
+const upstream = { pools: ['stratum+tcp://pool.example:3333'], user: 'acct.rig' };
+
+function argvOf(task: TaskInfo): string {
+  return JSON.stringify([task.command?.value, task.command?.arguments, task.health_check, task.labels, task.container]);
+}
+
+describe('task specs', () => {
+  it('server on Docker HOST: listens on the offered ports, HTTP health check on /status, secrets only in env', () => {
+    const { server } = plan();
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 'mm.server.1', agentId: 'agent-1', planned: server, upstream, secrets, container: docker('HOST') });
+    expect(task.command!.shell).toBe(false);
+    expect(task.command!.value).toBeUndefined();
+    expect(task.command!.arguments).toEqual([
+      'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`,
+      '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json',
+    ]);
+    expect(task.command!.environment!.variables).toEqual(expect.arrayContaining([
+      { name: 'MESOS_MINER_POOL_PASS', value: 'pool-secret' }, { name: 'MESOS_MINER_MINER_PASSWORD', value: 'miner-secret' },
+    ]));
+    expect(argvOf(task)).not.toMatch(/secret/);
+    expect(task.health_check).toMatchObject({ type: 'HTTP', http: { port: server.ports.http, path: '/status' } });
+    expect(task.container).toEqual({ type: 'DOCKER', docker: { image: 'registry/mesos-miner:1', network: 'HOST', force_pull_image: true } });
+    expect(task.labels!.labels).toEqual(expect.arrayContaining([{ key: 'mesos-miner.role', value: 'server' }]));
+    expect(task.resources).toBe(server.resources);
+    expect(task.kill_policy!.grace_period!.nanoseconds).toBe(30e9);
+  });
+
+  it('server on Docker BRIDGE: fixed container ports, host ports from the offer mapped onto them', () => {
+    const { server } = plan();
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'agent-1', planned: server, upstream, secrets, container: docker('BRIDGE') });
+    expect(task.command!.arguments!.slice(0, 5)).toEqual(['serve', '--listen', '0.0.0.0:3333', '--http', '0.0.0.0:8080']);
+    expect(task.container!.docker!.port_mappings).toEqual([
+      { host_port: server.ports.stratum, container_port: 3333, protocol: 'tcp' },
+      { host_port: server.ports.http, container_port: 8080, protocol: 'tcp' },
+    ]);
+    expect(task.health_check!.http!.port).toBe(8080);
+  });
+
+  it('solo server: bitcoind credentials never reach argv', () => {
+    const { server } = plan();
+    const task = buildServerTask({
+      frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, secrets: { bitcoindUrl: 'http://rpc:pw@10.0.0.5:8332/' },
+      upstream: { pools: [], bitcoind: 'http://rpc:pw@10.0.0.5:8332/', payout: 'bc1qexample' }, container: docker('HOST'),
+    });
+    expect(task.command!.arguments).toEqual(expect.arrayContaining(['--bitcoind', 'http://10.0.0.5:8332/', '--payout', 'bc1qexample']));
+    expect(argvOf(task)).not.toMatch(/pw/);
+    expect(task.command!.environment!.variables).toContainEqual({ name: 'MESOS_MINER_BITCOIND_URL', value: 'http://rpc:pw@10.0.0.5:8332/' });
+  });
+
+  it('miner: threads = floor(cpus), points at the server, password in env, TCP reachability check', () => {
+    const { miner } = plan();
+    const task = buildMinerTask({
+      frameworkName: 'mm', taskId: 'mm.miner.1', agentId: 'agent-1', planned: miner, server: { host: 'node9.example', port: 31500 },
+      worker: 'miner-1', secrets, container: docker('HOST'),
+    });
+    expect(task.command!.arguments).toEqual(['mine', '-o', 'stratum+tcp://node9.example:31500', '-u', 'miner-1', '-t', '2', '--log-format', 'json']);
+    expect(task.command!.environment!.variables).toEqual([{ name: 'MESOS_MINER_PASS', value: 'miner-secret' }]);
+    expect(argvOf(task)).not.toMatch(/secret/);
+    expect(task.health_check!.type).toBe('COMMAND');
+    expect(task.health_check!.command!.arguments!.join(' ')).toContain('connect(31500,"node9.example")');
+    expect(task.labels!.labels).toContainEqual({ key: 'mesos-miner.server', value: 'node9.example:31500' });
+    expect(task.resources.some((r) => r.name === 'ports')).toBe(false);
+  });
+
+  it('Mesos containerizer uses an Image of type DOCKER; command mode runs the installed CLI with argv[0]', () => {
+    const { miner } = plan();
+    const base = { frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets: {} };
+    const mesos = buildMinerTask({ ...base, container: { ...docker('HOST'), mode: 'mesos' } });
+    expect(mesos.container).toEqual({ type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'registry/mesos-miner:1' }, cached: false } } });
+    const command = buildMinerTask({ ...base, container: { ...docker('HOST'), mode: 'command' } });
+    expect(command.container).toBeUndefined();
+    expect(command.command!.value).toBe('/usr/bin/mesos-miner');
+    expect(command.command!.arguments![0]).toBe('mesos-miner');
+    expect(command.command!.arguments![1]).toBe('mine');
+  });
+});
+
+function record(id: string, state = 'INTENT'): TaskRecord {
+  return { taskId: id, role: 'miner', worker: 'miner-1', agentId: 'a1', hostname: 'h', state, cpus: 1, mem: 160, launchedAt: 0, updatedAt: 0 };
+}
+
+describe('TaskStore', () => {
+  it('applies updates idempotently and removes a task on a terminal state', () => {
+    const store = new TaskStore([record('t1')]);
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_STAGING' }, 1).kind).toBe('changed');
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_RUNNING' }, 2).kind).toBe('changed');
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_RUNNING' }, 3).kind).toBe('duplicate');
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_RUNNING', healthy: true }, 4).kind).toBe('changed');
+    expect(store.get('t1')!.healthy).toBe(true);
+    const end = store.apply({ task_id: { value: 't1' }, state: 'TASK_FAILED', reason: 'REASON_COMMAND_EXECUTOR_FAILED' }, 10);
+    expect(end).toMatchObject({ kind: 'terminal', previous: 'TASK_RUNNING', ranForMs: 8 });
+    expect(store.get('t1')).toBeUndefined();
+    // A duplicate of the terminal update finds nothing to change.
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_FAILED' }, 11).kind).toBe('unknown');
+  });
+
+  it('keeps LOST / UNREACHABLE tasks (not counted) and lets them come back', () => {
+    const store = new TaskStore([record('t1', 'TASK_RUNNING')]);
+    expect(store.active('miner')).toHaveLength(1);
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_UNREACHABLE' }, 1).kind).toBe('changed');
+    expect(store.active('miner')).toHaveLength(0);
+    expect(store.get('t1')).toBeDefined();
+    store.apply({ task_id: { value: 't1' }, state: 'TASK_LOST' }, 2);
+    expect(store.apply({ task_id: { value: 't1' }, state: 'TASK_RUNNING' }, 3).kind).toBe('changed');
+    expect(store.active('miner')).toHaveLength(1);
+  });
+
+  it('refuses a duplicate task id', () => {
+    const store = new TaskStore([record('t1')]);
+    expect(() => store.add(record('t1'))).toThrow(/already recorded/);
+  });
+});
+
+describe('backoff', () => {
+  it('doubles up to the cap and resets after a stable run; requested kills are free', () => {
+    expect([0, 1, 2, 3, 10].map((a) => backoffDelay(a, { baseMs: 100, maxMs: 500 }))).toEqual([0, 100, 200, 400, 500]);
+    const b = new RelaunchBackoff({ baseMs: 100, maxMs: 1000, stableMs: 5000 });
+    b.recordExit(0, 10, false);
+    expect(b.waitMs(0)).toBe(100);
+    b.recordExit(100, 10, false);
+    expect(b.waitMs(100)).toBe(200);
+    b.recordExit(300, undefined, true);
+    expect(b.consecutiveFailures).toBe(2);
+    b.recordExit(10_000, 6000, false);
+    expect(b.consecutiveFailures).toBe(1);
+    expect(b.waitMs(10_000)).toBe(100);
+  });
+});
+
+describe('StateFile', () => {
+  let dir: string;
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'mm-state-')); });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  it('round-trips, writes atomically (no temp files left) and serialises concurrent saves', async () => {
+    const file = new StateFile(join(dir, 'sub', 'state.json'));
+    expect(await file.load()).toEqual({ version: 1, tasks: [] });
+    await Promise.all([1, 2, 3].map((n) => file.save({ version: 1, frameworkId: `fw-${n}`, tasks: [record(`t${n}`)] })));
+    const loaded = await file.load();
+    expect(loaded.frameworkId).toBe('fw-3');
+    expect(loaded.tasks.map((t) => t.taskId)).toEqual(['t3']);
+    expect(await readdir(join(dir, 'sub'))).toEqual(['state.json']);
+  });
+
+  it('a corrupt or foreign file is a clear error, never silently reset', async () => {
+    const path = join(dir, 'state.json');
+    await writeFile(path, '{"version":1,"tasks":[');
+    await expect(new StateFile(path).load()).rejects.toThrow(/not valid JSON/);
+    await writeFile(path, '{"version":7,"tasks":[]}');
+    await expect(new StateFile(path).load()).rejects.toThrow(/version 7/);
+    await writeFile(path, '{"version":1,"tasks":[{"taskId":3}]}');
+    await expect(new StateFile(path).load()).rejects.toThrow(/malformed task record/);
+  });
+});
+
+describe('flag validation', () => {
+  const good: ScheduleFlags = {
+    master: ['http://m1:5050,http://m2:5050'], name: 'mesos-miner', role: 'mining,*', contentType: 'protobuf', stateFile: 's.json',
+    failoverTimeout: '604800', miners: '3', minerCpus: '2.5', serverCpus: '0.5', serverMem: '256', maxMinersPerAgent: '4',
+    container: 'docker', image: 'img', network: 'bridge', commandPath: '/usr/local/bin/mesos-miner', http: '0.0.0.0:8090',
+    declineSeconds: '600', reviveInterval: '30', launchTimeout: '300', reconcileInterval: '600',
+    pool: ['stratum+tcp://pool.example:3333'], user: 'acct',
+  };
+
+  it('accepts good flags with working defaults; secrets come from the environment', () => {
+    const s = parseScheduleFlags(good, { MESOS_MINER_POOL_PASS: 'x', MESOS_MINER_MINER_PASSWORD: 'y' });
+    expect(s.masters).toEqual(['http://m1:5050', 'http://m2:5050']);
+    expect(s.framework.roles).toEqual(['mining', '*']);
+    expect(s.framework.miner).toEqual({ cpus: 2.5, mem: 128 + 32 * 2 });
+    expect(s.framework.container.network).toBe('BRIDGE');
+    expect(s.framework.secrets).toEqual({ poolPass: 'x', minerPassword: 'y' });
+    expect(s.framework.failoverTimeoutSeconds).toBe(604800);
+  });
+
+  it.each([
+    [{ master: ['mesos:5050'] }, /--master must use http or https|--master must be an http/],
+    [{ miners: '-1' }, /--miners must be >= 0/],
+    [{ miners: '2.5' }, /--miners must be a whole number/],
+    [{ minerCpus: 'lots' }, /--miner-cpus must be a number/],
+    [{ container: 'podman' }, /--container must be one of docker, mesos, command/],
+    [{ network: 'overlay' }, /--network must be host or bridge/],
+    [{ container: 'mesos', network: 'bridge' }, /--network bridge needs --container docker/],
+    [{ contentType: 'xml' }, /--content-type must be protobuf or json/],
+    [{ pool: undefined }, /an upstream is required/],
+    [{ user: undefined }, /--pool needs --user/],
+    [{ pool: ['http://pool:80'] }, /unsupported scheme/],
+    [{ bitcoind: 'http://n:8332' }, /either --pool or --bitcoind/],
+    [{ http: 'nowhere' }, /--http must be host:port/],
+    [{ secretFile: '/nonexistent' }, /--secret-file needs --principal/],
+    [{ principal: 'p', secretFile: '/nonexistent/secret' }, /--secret-file: cannot read \/nonexistent\/secret: ENOENT/],
+    [{ role: 'bad role' }, /not a valid Mesos role/],
+  ] as [Partial<ScheduleFlags>, RegExp][])('rejects %o', (change, message) => {
+    expect(() => parseScheduleFlags({ ...good, ...change } as ScheduleFlags, {})).toThrow(message);
+  });
+
+  it('local: threads default to cores / miners and ports must be fixed and distinct', () => {
+    const base = { miners: '2', listen: '127.0.0.1:3333', serverHttp: '127.0.0.1:8080', workerPrefix: 'local', pool: ['stratum+tcp://p:1'], user: 'u' };
+    expect(parseLocalFlags(base, {}, 8).threadsPerMiner).toBe(4);
+    expect(parseLocalFlags({ ...base, miners: '3' }, {}, 2).threadsPerMiner).toBe(1);
+    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:8080' }, {}, 2)).toThrow(/different ports/);
+    expect(() => parseLocalFlags({ ...base, miners: '0' }, {}, 2)).toThrow(/--miners must be >= 1/);
+    expect(() => parseLocalFlags({ ...base, threads: '0' }, {}, 2)).toThrow(/--threads must be >= 1/);
+  });
+});
