@@ -74,7 +74,7 @@ export class KernelPool {
   }
 
   /** Scans the whole request on one thread. */
-  scan(req: ScanRequest): Promise<ScanResult> {
+  async scan(req: ScanRequest): Promise<ScanResult> {
     return this.dispatch(normalizeScanRequest(req), Atomics.load(this.generation, 0));
   }
 
