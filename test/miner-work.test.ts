@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Block, Transaction } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
 import { difficultyToTarget } from '../src/bitcoin/target.js';
+import { parseNotifyParams } from '../src/stratum/messages.js';
 import {
   ExtranonceSpaceExhaustedError,
   JobWork,
@@ -124,6 +125,37 @@ describe('JobWork: extranonce2 split across threads', () => {
     const work = new JobWork(base);
     expect(() => work.next(1)).toThrow(/slot must be/);
     expect(() => submitParamsFor(work.next(0), 2 ** 32)).toThrow(/nonce/);
+  });
+});
+
+describe('from a raw mining.notify to work', () => {
+  it('the Stratum parser\'s job feeds JobWork, and the real block 881,423 header comes out', () => {
+    const parsed = parseNotifyParams([
+      'b881423',
+      '8a6ac9e3fe15ca70f8995e21434cb64ac4d2b5e10001543b0000000000000000',
+      s.coinb1,
+      s.coinb2,
+      BLOCK_881423.merkleBranch,
+      '20000000',
+      '17029a8a',
+      '679ac169',
+      true,
+    ]);
+    const work = new JobWork({
+      job: parsed,
+      extranonce1: s.extranonce1,
+      extranonce2Size: 4,
+      difficulty: 1,
+      slots: 1,
+      versionMask: 0x1fffe000,
+      versionBits: 0x0e596000,
+    });
+    const w = work.next(0);
+    expect(w.ntimeHex).toBe('679ac169');
+    // Same job and extranonce1; only extranonce2 (00000000 here vs 220cf1ad in the block) and the nonce differ.
+    expect(w.header.subarray(0, 36).toString('hex')).toBe(BLOCK_881423.headerHex.slice(0, 72));
+    expect(w.header.subarray(68, 76).toString('hex')).toBe(BLOCK_881423.headerHex.slice(136, 152));
+    expect(w.header.subarray(36, 68).toString('hex')).not.toBe(BLOCK_881423.headerHex.slice(72, 136));
   });
 });
 
