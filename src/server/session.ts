@@ -154,7 +154,7 @@ export class Session {
       this.send({ id: null, method: 'mining.set_difficulty', params: [difficulty] });
       this.vardiff.reset(Date.now());
     }
-    if (clean) this.announced.clear();
+    // Old ids stay known (bounded) so a late share after a clean job is counted as stale, not unknown.
     this.remember(job.id, { job, difficulty });
     this.writeLine(notifyLine ?? notifyLineFor(job, job.id, clean));
   }

@@ -1,0 +1,165 @@
+// Bad input of every kind against a live miner server: it must stay up and keep serving the well-behaved miner.
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
+import { StratumUpstream } from '../src/upstream/stratum.js';
+import { ScriptedPool } from './support/scripted-pool.js';
+import { TestMiner } from './support/server-miner.js';
+import { waitUntil } from './support/wait-until.js';
+
+const MINER_DIFF = 2 ** -26;
+let cleanup: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanup.reverse()) await c();
+  cleanup = [];
+});
+
+async function setup(server: Partial<MinerServerOptions> = {}) {
+  const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -20 });
+  await pool.start();
+  const upstream = new StratumUpstream({ pools: [{ url: pool.url, user: 'proxy' }], manager: { backoff: { initialMs: 30, maxMs: 100 } } });
+  const s = new MinerServer({
+    upstream,
+    host: '127.0.0.1',
+    port: 0,
+    initialDifficulty: MINER_DIFF,
+    vardiff: { minDifficulty: MINER_DIFF, maxDifficulty: MINER_DIFF, targetSeconds: 10 },
+    ...server,
+  });
+  await upstream.start();
+  const { port } = await s.listen();
+  cleanup.push(async () => {
+    await s.close(100);
+    await upstream.stop(100);
+    await pool.stop();
+  });
+  const good = await TestMiner.connect(port);
+  cleanup.push(async () => good.close());
+  await good.handshake();
+  return { pool, server: s, port, good };
+}
+
+function raw(port: number): Promise<Socket & { received: string; closedAt?: number }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port }) as Socket & { received: string; closedAt?: number };
+    s.received = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (s.received += d));
+    s.on('error', () => {});
+    s.on('close', () => (s.closedAt = Date.now()));
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+    cleanup.push(async () => void s.destroy());
+  });
+}
+
+/** The well-behaved miner still gets its shares accepted. */
+async function stillMining(good: TestMiner, startNonce: number): Promise<void> {
+  const found = good.find({ startNonce });
+  expect((await good.submit(found.params)).result).toBe(true);
+}
+
+describe('miner server under bad input', () => {
+  it('answers garbage and wrong shapes with errors, then drops a peer that keeps sending them', async () => {
+    const { server, port, good } = await setup({ maxProtocolErrors: 5 });
+    const s = await raw(port);
+    s.write('hello\n{"id":1}\n[1,2,3]\n{"id":2,"method":"mining.subscribe","params":{}}\n');
+    s.write('{"id":3,"method":"mining.nope","params":[]}\n\u0000\u00ff\n');
+    await waitUntil(() => s.closedAt !== undefined, 'garbage peer dropped');
+    const replies = s.received.trim().split('\n').map((l) => JSON.parse(l));
+    expect(replies.length).toBeGreaterThanOrEqual(4);
+    expect(replies.every((r) => r.error !== null)).toBe(true);
+    expect(replies.find((r) => r.id === 3).error[0]).toBe(-32601);
+    await stillMining(good, 0);
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it('drops a connection that sends a line longer than the limit', async () => {
+    const { port, good } = await setup({ maxLineLength: 1024 });
+    const s = await raw(port);
+    s.write('{"id":1,"method":"mining.subscribe","params":["' + 'a'.repeat(5000));
+    await waitUntil(() => s.closedAt !== undefined, 'long-line peer dropped');
+    await stillMining(good, 0);
+  });
+
+  it('rate-limits a submit flood with code 20 and disconnects a persistent flooder', async () => {
+    const { server, port, good } = await setup({ submitRatePerSecond: 10 });
+    const flooder = await TestMiner.connect(port);
+    cleanup.push(async () => flooder.close());
+    await flooder.handshake('flooder');
+    const params = ['flooder', flooder.job!.id, '00000000', flooder.job!.ntimeHex, '00000000'];
+    const replies = await Promise.all(Array.from({ length: 150 }, () => flooder.submit(params)));
+    const codes = replies.map((r) => (r.error as unknown[] | null)?.[1] ?? r.error);
+    expect(codes.filter((c) => c === 'Submit rate limit exceeded').length).toBeGreaterThan(50);
+    await flooder.waitFor(() => flooder.closed, 'flooder disconnected');
+    expect(server.stats.rejectedByReason['rate-limited']).toBeGreaterThan(50);
+    await stillMining(good, 0);
+  });
+
+  it('disconnects a miner that never reads once its output backs up', async () => {
+    const { server, port, good } = await setup({ maxWriteBufferBytes: 64 * 1024, maxProtocolErrors: 1e9 });
+    const s = await raw(port);
+    s.pause(); // never read: answers pile up in the kernel buffers, then in the server's write buffer
+    const chunk = 'x\n'.repeat(10_000);
+    for (let i = 0; i < 200 && s.closedAt === undefined; i++) {
+      if (!s.write(chunk)) await new Promise((r) => setTimeout(r, 5));
+    }
+    await waitUntil(() => s.closedAt !== undefined || s.destroyed, 'non-reading peer dropped', 10_000);
+    await stillMining(good, 0);
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it('survives a thousand connect/disconnects, some mid-handshake', async () => {
+    const { server, port, good } = await setup();
+    for (let round = 0; round < 10; round++) {
+      const sockets = await Promise.all(Array.from({ length: 100 }, () => raw(port)));
+      sockets.forEach((s, i) => {
+        if (i % 3 === 0) s.write('{"id":1,"method":"mining.subscribe","params":["x"]}\n');
+        if (i % 3 === 1) s.write('{"id":1,"method":"mining.subscribe","params":["x"]}\n{"id":2,"method":"mining.authorize","params":["w","x"]}\n{"id":3,"method":"mining.sub');
+        s.destroy();
+      });
+    }
+    await waitUntil(() => server.connectionCount === 1, 'all churned connections gone', 10_000);
+    await stillMining(good, 0);
+    // Prefixes of closed sessions went back to the pool of free ones.
+    expect(server.status().miners).toHaveLength(1);
+  });
+
+  it('refuses connections beyond the limit and closes idle ones', async () => {
+    const { server, port, good } = await setup({ maxConnections: 2, idleTimeoutMs: 400 });
+    const second = await raw(port);
+    const third = await raw(port);
+    await waitUntil(() => third.closedAt !== undefined, 'third connection refused');
+    expect(second.closedAt).toBeUndefined();
+    // `second` says nothing: idle timeout. `good` keeps talking.
+    const started = Date.now();
+    while (second.closedAt === undefined && Date.now() - started < 3000) {
+      await good.request('mining.extranonce.subscribe', []);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(second.closedAt).toBeDefined();
+    expect(good.closed).toBe(false);
+    await stillMining(good, 0);
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it('refuses subscribe clearly when the upstream extranonce2 is too small to share', async () => {
+    const pool = new ScriptedPool({ extranonce2Size: 3 });
+    await pool.start();
+    const upstream = new StratumUpstream({ pools: [{ url: pool.url, user: 'proxy' }] });
+    const s = new MinerServer({ upstream, host: '127.0.0.1', port: 0 });
+    await upstream.start();
+    const { port } = await s.listen();
+    cleanup.push(async () => {
+      await s.close(100);
+      await upstream.stop(100);
+      await pool.stop();
+    });
+    await waitUntil(() => upstream.spaces().length === 1, 'upstream space');
+    const m = await TestMiner.connect(port);
+    cleanup.push(async () => m.close());
+    const sub = await m.request('mining.subscribe', ['x']);
+    expect(sub.error).toEqual([20, expect.stringMatching(/extranonce2_size 3 is too small to share/), null]);
+  });
+});

@@ -1,0 +1,308 @@
+// Proxy end to end on loopback: scripted pool (verifies shares with bitcoinjs-lib) <- StratumUpstream <- MinerServer
+// <- three in-test miners brute-forcing low-difficulty shares with node:crypto.
+import { afterEach, describe, expect, it } from 'vitest';
+import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
+import { StatusHttpServer } from '../src/server/http.js';
+import { StratumUpstream } from '../src/upstream/stratum.js';
+import { ScriptedPool, type ScriptedPoolOptions } from './support/scripted-pool.js';
+import { TestMiner, targetFor } from './support/server-miner.js';
+import { waitUntil } from './support/wait-until.js';
+
+const POOL_DIFF = 2 ** -20; // about 1 hash in 4096 meets the pool's target
+const MINER_DIFF = 2 ** -26; // about 1 in 64 meets the session's
+
+interface Rig {
+  pools: ScriptedPool[];
+  upstream: StratumUpstream;
+  server: MinerServer;
+  port: number;
+  miners: TestMiner[];
+}
+
+let rig: Rig | undefined;
+const extraClosers: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  for (const c of extraClosers.splice(0)) await c();
+  if (!rig) return;
+  for (const m of rig.miners) m.close();
+  await rig.server.close(200);
+  await rig.upstream.stop(200);
+  for (const p of rig.pools) await p.stop();
+  rig = undefined;
+});
+
+async function setup(
+  opts: { pool?: ScriptedPoolOptions; pools?: number; server?: Partial<MinerServerOptions>; upstreamConnections?: number } = {},
+): Promise<Rig> {
+  const pools = Array.from({ length: opts.pools ?? 1 }, () => new ScriptedPool({ extranonce2Size: 8, difficulty: POOL_DIFF, ...opts.pool }));
+  for (const p of pools) await p.start();
+  const upstream = new StratumUpstream({
+    pools: pools.map((p) => ({ url: p.url, user: 'proxy.worker', password: 'pool-secret' })),
+    maxConnections: opts.upstreamConnections ?? 1,
+    manager: { backoff: { initialMs: 30, maxMs: 100 }, failoverAfterFailures: 1, fallbackTimeMs: 0 },
+  });
+  const server = new MinerServer({
+    upstream,
+    host: '127.0.0.1',
+    port: 0,
+    minerPassword: 'letmein',
+    submitRatePerSecond: 100_000,
+    initialDifficulty: MINER_DIFF,
+    vardiff: { minDifficulty: MINER_DIFF, maxDifficulty: MINER_DIFF, targetSeconds: 10 },
+    ...opts.server,
+  });
+  await upstream.start();
+  const { port } = await server.listen();
+  rig = { pools, upstream, server, port, miners: [] };
+  return rig;
+}
+
+async function miner(r: Rig, opts: { handshake?: boolean; versionMask?: number; extranonceSubscribe?: boolean } = {}) {
+  const m = await TestMiner.connect(r.port);
+  r.miners.push(m);
+  if (opts.extranonceSubscribe) await m.request('mining.extranonce.subscribe', []);
+  if (opts.handshake !== false) await m.handshake('worker', 'letmein', { versionMask: opts.versionMask });
+  return m;
+}
+
+describe('proxy end to end', () => {
+  it('three miners share one upstream connection; every forwarded share is valid upstream and unique', async () => {
+    const r = await setup();
+    const miners = [await miner(r), await miner(r, { versionMask: 0x1fffe000 }), await miner(r)];
+    expect(r.pools[0]!.openConnections.length).toBe(1);
+    const en1s = miners.map((m) => m.extranonce1);
+    expect(new Set(en1s).size).toBe(3);
+    const upstreamEn1 = r.pools[0]!.openConnections[0]!.session!.extranonce1;
+    for (const m of miners) {
+      expect(m.extranonce1.startsWith(upstreamEn1)).toBe(true);
+      expect(m.extranonce1.length).toBe(upstreamEn1.length + 8); // 4-byte prefix: upstream extranonce2_size 8 > 7
+      expect(m.extranonce2Size).toBe(4);
+      expect(m.job!.difficulty).toBe(MINER_DIFF);
+    }
+
+    const poolTarget = targetFor(POOL_DIFF);
+    let expectedForwards = 0;
+    let submitted = 0;
+    await Promise.all(
+      miners.map(async (m, i) => {
+        let nonce = 0;
+        let qualifying = 0;
+        // Every miner searches the SAME extranonce2 and nonces: only the server's prefixes keep them apart.
+        while (qualifying < 2) {
+          const found = m.find({ startNonce: nonce, ...(i === 1 ? { versionBits: 0x00002000 } : {}) });
+          nonce = found.nextNonce;
+          const reply = await m.submit(found.params);
+          expect(reply.error).toBeNull();
+          expect(reply.result).toBe(true);
+          submitted++;
+          if (found.hashValue <= poolTarget) qualifying++;
+        }
+        expectedForwards += qualifying;
+      }),
+    );
+    const pool = r.pools[0]!;
+    await waitUntil(() => pool.shares.length >= expectedForwards && r.server.stats.pendingUpstream === 0, 'forwarded shares');
+    // Only the qualifying shares went upstream, and the pool (bitcoinjs-lib) accepted each of them.
+    expect(pool.shares.length).toBe(expectedForwards);
+    expect(pool.shares.every((s) => s.accepted)).toBe(true);
+    const keys = pool.shares.map((s) => `${s.params[2]}/${s.params[4]}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    // The upstream extranonce2 is prefix || miner extranonce2: the prefixes are the miners' extranonce1 tails.
+    const prefixes = new Set(pool.shares.map((s) => String(s.params[2]).slice(0, 8)));
+    for (const p of prefixes) expect(en1s.map((e) => e.slice(upstreamEn1.length))).toContain(p);
+    expect(pool.shares.some((s) => s.params[5] === '00002000')).toBe(true);
+
+    const stats = r.server.stats;
+    expect(stats.accepted).toBe(submitted);
+    expect(stats.forwarded).toBe(expectedForwards);
+    expect(stats.upstreamAccepted).toBe(expectedForwards);
+    expect(stats.rejected).toBe(0);
+
+    // /status and /metrics over real HTTP.
+    const http = new StatusHttpServer({ host: '127.0.0.1', port: 0, status: () => r.server.status(), registry: r.server.metrics.registry });
+    const addr = await http.listen();
+    extraClosers.push(() => http.close());
+    const status = (await (await fetch(`http://127.0.0.1:${addr.port}/status`)).json()) as any;
+    expect(status.connections).toBe(3);
+    expect(status.upstream.state).toBe('connected');
+    expect(status.upstream.accepted).toBe(expectedForwards);
+    expect(status.stats.shares.accepted).toBe(submitted);
+    expect(status.miners).toHaveLength(3);
+    expect(status.miners.every((mm: any) => mm.hashrate['1m'] > 0 && mm.worker === 'worker')).toBe(true);
+    const body = JSON.stringify(status);
+    expect(body).not.toContain('pool-secret');
+    expect(body).not.toContain('letmein');
+    const metrics = await (await fetch(`http://127.0.0.1:${addr.port}/metrics`)).text();
+    expect(metrics).toContain(`mesos_miner_server_shares_total{result="accepted",reason=""} ${submitted}`);
+    expect(metrics).toContain(`mesos_miner_server_upstream_shares_total{result="accepted"} ${expectedForwards}`);
+    expect(metrics).toContain('mesos_miner_server_connections 3');
+    expect((await fetch(`http://127.0.0.1:${addr.port}/nope`)).status).toBe(404);
+  });
+
+  it('answers each share error with its standard code', async () => {
+    const r = await setup();
+    const m = await miner(r, { handshake: false });
+    // 25: not subscribed yet.
+    expect((await m.submit(['worker', '1', '00000000', '00000000', '00000000'])).error).toEqual([25, 'Not subscribed', null]);
+    // 24: wrong password, then a worker that never authorized.
+    const bad = await m.request('mining.authorize', ['worker', 'wrong']);
+    expect((bad.error as unknown[])[0]).toBe(24);
+    await m.handshake('worker', 'letmein', { versionMask: 0x00ffe000 });
+    expect(m.versionMask).toBe(0x00ffe000); // intersection of ours and the pool's 1fffe000
+    const job = m.job!;
+    const good = m.find();
+    expect(((await m.submit(['intruder', ...good.params.slice(1)])).error as unknown[])[0]).toBe(24);
+    // Accepted, then 22 for the same share again.
+    expect((await m.submit(good.params)).result).toBe(true);
+    expect(((await m.submit(good.params)).error as unknown[])[0]).toBe(22);
+    // 23: a share that misses the session target.
+    const low = m.find({ above: targetFor(MINER_DIFF) });
+    expect(((await m.submit(low.params)).error as unknown[])[0]).toBe(23);
+    // 21: unknown job.
+    expect(((await m.submit(['worker', 'nope', '00000000', job.ntimeHex, '00000000'])).error as unknown[])[0]).toBe(21);
+    // 20: wrong extranonce2 size, ntime before the job, version bits outside the mask, malformed params.
+    const p = good.params;
+    const e20 = async (params: unknown[], re: RegExp) => {
+      const reply = await m.submit(params);
+      expect((reply.error as unknown[])[0]).toBe(20);
+      expect(String((reply.error as unknown[])[1])).toMatch(re);
+    };
+    await e20(['worker', p[1], '0000', p[3], p[4]], /extranonce2 must be 4 bytes/);
+    const early = (parseInt(job.ntimeHex, 16) - 1).toString(16).padStart(8, '0');
+    await e20(['worker', p[1], '00000001', early, p[4]], /ntime/);
+    await e20(['worker', p[1], '00000001', p[3], p[4], '10000000'], /outside the allowed mask/);
+    await e20(['worker', p[1], 'xyz', p[3], p[4]], /extranonce2 must be an even-length hex/);
+    await e20(['worker'], /at least 5 params/);
+    // 21 for a job made stale by a clean job upstream.
+    r.pools[0]!.sendJob({ clean: true });
+    await m.waitFor(() => m.job !== job, 'new job');
+    const stale = await m.submit(['worker', job.id, '00000002', job.ntimeHex, '00000000']);
+    expect(stale.error).toEqual([21, `Stale job: ${job.id}`, null]);
+    // Still mining fine on the new job.
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    const reasons = r.server.stats.rejectedByReason;
+    expect(reasons).toMatchObject({ 'not-subscribed': 1, unauthorized: 1, duplicate: 1, 'low-difficulty': 1, stale: 1 });
+    expect(reasons['job-not-found']).toBe(1);
+  });
+
+  it('vardiff raises a fast miner towards the target but never above the upstream difficulty', async () => {
+    const r = await setup({
+      server: {
+        initialDifficulty: 2 ** -28,
+        vardiff: { minDifficulty: 2 ** -30, maxDifficulty: 1, targetSeconds: 5, retargetShares: 4 },
+      },
+    });
+    const m = await miner(r);
+    expect(m.job!.difficulty).toBe(2 ** -28);
+    let nonce = 0;
+    for (let i = 0; i < 60 && m.difficulty < POOL_DIFF; i++) {
+      const found = m.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      const reply = await m.submit(found.params);
+      expect(reply.result).toBe(true);
+    }
+    // Raised x4 per step: 2^-28 -> 2^-26 -> 2^-24 -> 2^-22 -> 2^-20 (the pool's difficulty, the ceiling).
+    expect(m.difficulty).toBe(POOL_DIFF);
+    const diffs = m.notifications.filter((n) => n.method === 'mining.set_difficulty').map((n) => n.params[0]);
+    expect(diffs).toEqual([2 ** -28, 2 ** -26, 2 ** -24, 2 ** -22, 2 ** -20]);
+    // Each change came with a re-announced job so it applies at once: the latest job carries the new difficulty.
+    expect(m.job!.difficulty).toBe(POOL_DIFF);
+    for (let i = 0; i < 8; i++) {
+      const found = m.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      expect((await m.submit(found.params)).result).toBe(true);
+    }
+    expect(m.difficulty).toBe(POOL_DIFF);
+    // Lowering the upstream difficulty pulls the miner down with the next job.
+    r.pools[0]!.setDifficulty(2 ** -22);
+    r.pools[0]!.sendJob({ clean: true });
+    await m.waitFor(() => m.difficulty === 2 ** -22 && m.job!.difficulty === 2 ** -22, 'lower difficulty');
+  });
+});
+
+describe('upstream changes', () => {
+  it('reconnects after the pool drops the connection; miners get new work and keep mining', async () => {
+    const r = await setup();
+    const m = await miner(r);
+    const before = m.job!;
+    const en1 = m.extranonce1;
+    r.pools[0]!.dropAll();
+    await m.waitFor(() => m.job !== before && m.job!.clean, 'job after reconnect', 5000);
+    expect(r.upstream.status().reconnects).toBeGreaterThanOrEqual(1);
+    expect(m.extranonce1).toBe(en1); // the pool resumed our session: same extranonce, nobody re-assigned
+    const stale = await m.submit(m.find({ job: before }).params);
+    expect((stale.error as unknown[])[0]).toBe(21);
+    let nonce = 0;
+    const poolTarget = targetFor(POOL_DIFF);
+    for (;;) {
+      const found = m.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      expect((await m.submit(found.params)).result).toBe(true);
+      if (found.hashValue <= poolTarget) break;
+    }
+    await waitUntil(() => r.pools[0]!.shares.length === 1, 'forwarded share after reconnect');
+    expect(r.pools[0]!.shares[0]!.accepted).toBe(true);
+  });
+
+  it('set_extranonce upstream: subscribed miners get the new extranonce, others are sent away', async () => {
+    const r = await setup();
+    const follower = await miner(r, { extranonceSubscribe: true });
+    const other = await miner(r);
+    r.pools[0]!.setExtranonce('0badf00d', 8);
+    r.pools[0]!.sendJob({ clean: true });
+    await follower.waitFor(() => follower.extranonce1.startsWith('0badf00d'), 'set_extranonce');
+    await other.waitFor(() => other.closed, 'non-subscribed miner disconnected');
+    expect(other.notifications.some((n) => n.method === 'client.reconnect')).toBe(true);
+    await follower.waitFor(() => follower.job?.clean === true && follower.notifications.at(-1)?.method === 'mining.notify', 'job');
+    const poolTarget = targetFor(POOL_DIFF);
+    let nonce = 0;
+    for (;;) {
+      const found = follower.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      expect((await follower.submit(found.params)).result).toBe(true);
+      if (found.hashValue <= poolTarget) break;
+    }
+    await waitUntil(() => r.pools[0]!.shares.length === 1, 'forwarded share');
+    expect(r.pools[0]!.shares[0]!.accepted).toBe(true);
+  });
+
+  it('fails over to the backup pool when the primary goes away', async () => {
+    const r = await setup({ pools: 2 });
+    const m = await miner(r, { extranonceSubscribe: true });
+    expect(r.pools[1]!.accepted).toBe(0);
+    await r.pools[0]!.stop();
+    await waitUntil(() => r.pools[1]!.openConnections.length === 1, 'connection to the backup pool', 5000);
+    const backupEn1 = r.pools[1]!.openConnections[0]!.session!.extranonce1;
+    await m.waitFor(() => m.extranonce1.startsWith(backupEn1) && m.job !== undefined && m.job.clean, 'work from the backup pool', 5000);
+    expect(r.server.status().upstream.endpoint).toBe(r.pools[1]!.url);
+    expect((await m.submit(m.find().params)).result).toBe(true);
+  });
+
+  it('opens another upstream connection when prefixes run out, and fails clearly at the limit', async () => {
+    const r = await setup({ server: { maxSessionsPerSpace: 2 }, upstreamConnections: 2 });
+    const a = await miner(r);
+    const b = await miner(r);
+    expect(r.pools[0]!.openConnections.length).toBe(1);
+    const c = await miner(r); // third: a second upstream connection
+    expect(r.pools[0]!.openConnections.length).toBe(2);
+    const second = r.pools[0]!.openConnections.find((pc) => c.extranonce1.startsWith(pc.session!.extranonce1));
+    expect(second).toBeDefined();
+    const poolTarget = targetFor(POOL_DIFF);
+    let nonce = 0;
+    for (;;) {
+      const found = c.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      expect((await c.submit(found.params)).result).toBe(true);
+      if (found.hashValue <= poolTarget) break;
+    }
+    await waitUntil(() => r.pools[0]!.shares.length === 1, 'share on the second connection');
+    expect(r.pools[0]!.shares[0]).toMatchObject({ conn: second!.id, accepted: true });
+    await miner(r); // fourth fits on the second connection
+    const e = await TestMiner.connect(r.port);
+    r.miners.push(e);
+    const sub = await e.request('mining.subscribe', ['x']);
+    expect(sub.error).toEqual([20, expect.stringMatching(/no free extranonce prefix: upstream connection limit reached/), null]);
+    expect(a.closed || b.closed).toBe(false);
+  });
+});
