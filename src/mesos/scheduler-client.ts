@@ -475,10 +475,13 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   }
 
   private safeEmit<K extends keyof SchedulerClientEvents>(name: K, ...args: SchedulerClientEvents[K]): void {
-    try {
-      (this.emit as (n: string, ...a: unknown[]) => boolean)(name, ...args);
-    } catch (err) {
-      this.log.error({ err, event: name }, 'a SchedulerClient listener threw');
+    // Each listener isolated: one that throws neither breaks the stream nor starves the others.
+    for (const listener of this.rawListeners(name) as ((...a: unknown[]) => void)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.log.error({ err, event: name }, 'a SchedulerClient listener threw');
+      }
     }
   }
 

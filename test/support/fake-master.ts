@@ -4,6 +4,7 @@
 // launches with status updates, acknowledgements, reconciliation, kills, filters, suppress/revive,
 // failover by framework id, leader redirects, HTTP basic auth — plus controls to inject failures.
 import http from 'node:http';
+import https from 'node:https';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import {
@@ -36,6 +37,8 @@ export interface FakeMasterOptions {
   redirectTo?: string;
   /** Split each record into HTTP chunks of at most this many bytes (records split across chunks). */
   splitChunkBytes?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
   /** Pack all records produced in one tick into one HTTP chunk. */
   packRecords?: boolean;
   /** How often unused resources are (re)offered, ms (default 20). */
@@ -117,7 +120,7 @@ export class FakeMaster {
   heartbeatsPaused = false;
   redirectTo: string | undefined;
 
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
   private readonly opts: FakeMasterOptions;
   private readonly role: string;
@@ -146,8 +149,10 @@ export class FakeMaster {
       ports: spec.ports ?? [[31000, 31099]],
       lost: false,
     }));
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.on('connection', (socket) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => this.handle(req, res);
+    this.server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+      : http.createServer(handler);
+    this.server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -169,7 +174,7 @@ export class FakeMaster {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.portNumber}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.portNumber}`;
   }
 
   get port(): number {
