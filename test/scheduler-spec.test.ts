@@ -91,7 +91,7 @@ describe('task specs', () => {
     expect(task.health_check!.type).toBe('COMMAND');
     expect(task.health_check!.command!.arguments!.join(' ')).toContain('connect(31500,"node9.example")');
     expect(task.labels!.labels).toContainEqual({ key: 'mesos-miner.server', value: 'node9.example:31500' });
-    expect(task.resources.some((r) => r.name === 'ports')).toBe(false);
+    expect(task.resources!.some((r) => r.name === 'ports')).toBe(false);
   });
 
   it('Mesos containerizer uses an Image of type DOCKER; command mode runs the installed CLI with argv[0]', () => {
