@@ -236,3 +236,22 @@ describe('JsonRpcConnection over TCP', () => {
     expect(drained).toBe(true);
   });
 });
+
+describe('JsonRpcConnection listener failures', () => {
+  it('turns a throwing listener into a protocol error instead of an uncaught exception', async () => {
+    const { PassThrough } = await import('node:stream');
+    const stream = new PassThrough();
+    const conn = new JsonRpcConnection(stream);
+    const errors: StratumProtocolError[] = [];
+    conn.on('protocol-error', (e) => errors.push(e));
+    conn.on('request', () => {
+      throw new Error('handler bug');
+    });
+    stream.write('{"id":1,"method":"mining.submit","params":[]}\n');
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/handling a message failed: handler bug/);
+    expect(conn.isClosed).toBe(false);
+    conn.destroy();
+  });
+});

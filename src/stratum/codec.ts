@@ -299,6 +299,16 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   }
 
   private onLine(line: string): void {
+    try {
+      this.dispatchLine(line);
+    } catch (err) {
+      // A listener that throws must not take a server down through the socket's 'data' callback.
+      const what = err instanceof Error ? err.message : String(err);
+      this.emit('protocol-error', new StratumProtocolError(`handling a message failed: ${what}: ${excerpt(line)}`, 'bad-params', excerpt(line)));
+    }
+  }
+
+  private dispatchLine(line: string): void {
     const msg = parseRpcLine(line);
     if (msg instanceof StratumProtocolError) {
       this.emit('protocol-error', msg);
