@@ -72,7 +72,8 @@ export class SupervisedProcess {
       // spawn failure (ENOENT...): no 'exit' follows when the process never started.
       if (child.pid === undefined) this.onExit(child, null, null, err.message);
     });
-    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    // 'close' (not 'exit'): fires once the child's output pipes are drained, so its last lines are not lost.
+    child.once('close', (code, signal) => this.onExit(child, code, signal));
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, error?: string): void {
