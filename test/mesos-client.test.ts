@@ -203,6 +203,22 @@ describe('SchedulerClient calls against the fake master', () => {
     await waitUntil(() => client.subscribed && master.subscribeCount === 2, 'resubscribed');
   });
 
+  it('subscribes with suppressed_roles when asked (no offers until REVIVE)', async () => {
+    const master = await startMaster();
+    const client = newClient(master, { suppressedRoles: ['mining'] });
+    const offersSeen = collect<Offer[]>(client, 'offers');
+    await subscribed(client);
+    expect(master.callsOfType('SUBSCRIBE')[0]!.call.subscribe!.suppressed_roles).toEqual(['mining']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(offersSeen).toEqual([]);
+    await client.revive();
+    await waitUntil(() => offersSeen.length > 0, 'offers after REVIVE');
+    client.setSuppressedRoles([]);
+    master.dropConnection();
+    await once(client, 'subscribed', within(3000));
+    expect(master.callsOfType('SUBSCRIBE')[1]!.call.subscribe!.suppressed_roles).toBeUndefined();
+  });
+
   it('tears down: the framework is removed and the client stops', async () => {
     const master = await startMaster();
     const client = newClient(master);

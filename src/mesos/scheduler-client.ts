@@ -31,6 +31,8 @@ export interface SchedulerClientOptions {
   /** Resubscription delay: initialMs doubling up to maxMs, each with jitter (default 1 s .. 15 s). */
   backoff?: { initialMs: number; maxMs: number };
   logger?: MesosLogger;
+  /** Roles to subscribe suppressed (Mesos 1.9+; older masters ignore it); see setSuppressedRoles. */
+  suppressedRoles?: string[];
   /** Time allowed for a call's response (default 30 s). */
   callTimeoutMs?: number;
   /** Redirects followed in a row before backing off (default 10). */
@@ -84,6 +86,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   private readonly framework: FrameworkInfo;
   private readonly tls: SchedulerClientOptions['tls'];
   private callAgent: http.Agent | undefined;
+  private suppressedRoles: string[];
 
   private masterIndex = 0;
   private leader: URL | undefined;
@@ -128,6 +131,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
     this.maxRedirects = opts.maxRedirects ?? 10;
     this.maxRecordBytes = opts.maxRecordBytes;
     this.tls = opts.tls;
+    this.suppressedRoles = opts.suppressedRoles ?? [];
     this.log = opts.logger ?? silentMesosLogger;
   }
 
@@ -139,6 +143,14 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   /** Restore a persisted framework id before start() (or forget it with undefined). */
   setFrameworkId(id: string | undefined): void {
     this.id = id || undefined;
+  }
+
+  /**
+   * Roles to send as SUBSCRIBE.suppressed_roles on the next (re)subscription, so a framework that is
+   * already satisfied does not get a burst of offers after failover. Does not send SUPPRESS by itself.
+   */
+  setSuppressedRoles(roles: string[]): void {
+    this.suppressedRoles = [...roles];
   }
 
   /** Mesos-Stream-Id of the current subscription (undefined when not subscribed). */
@@ -298,7 +310,10 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
     const frameworkInfo: FrameworkInfo = { ...this.framework, ...(this.id ? { id: { value: this.id } } : {}) };
     const call: Call = {
       type: 'SUBSCRIBE',
-      subscribe: { framework_info: frameworkInfo },
+      subscribe: {
+        framework_info: frameworkInfo,
+        ...(this.suppressedRoles.length > 0 ? { suppressed_roles: this.suppressedRoles } : {}),
+      },
       ...(this.id ? { framework_id: { value: this.id } } : {}),
     };
     let body: Buffer;

@@ -708,6 +708,7 @@ export class FakeMaster {
 
   private allocate(): void {
     const now = Date.now();
+    let usage: Map<string, Needs> | undefined; // built once per tick, only when something may be offered
     for (const fw of this.frameworks.values()) {
       if (!fw.response || fw.suppressed) continue;
       const offered = new Set([...this.offers.values()].map((o) => o.agentId));
@@ -719,7 +720,8 @@ export class FakeMaster {
           if (until > now) continue;
           fw.filters.delete(agent.id);
         }
-        const resources = this.available(agent);
+        usage ??= this.usageByAgent();
+        const resources = this.available(agent, usage.get(agent.id));
         if (resources.length === 0) continue;
         const offerId = `offer-${++this.offerSeq}`;
         const offer: Offer = {
@@ -733,17 +735,25 @@ export class FakeMaster {
     }
   }
 
-  /** What the agent has not given to live tasks, as offer resources. */
-  private available(agent: FakeAgent): Resource[] {
-    let cpus = agent.cpus;
-    let mem = agent.mem;
-    const used = new Set<number>();
+  /** Resources held by live tasks, per agent (one pass over the tasks: cheap with 1,000 agents). */
+  private usageByAgent(): Map<string, Needs> {
+    const usage = new Map<string, Needs>();
     for (const task of this.tasks.values()) {
-      if (task.agentId !== agent.id || TERMINAL_TASK_STATES.has(task.state)) continue;
-      cpus -= task.cpus;
-      mem -= task.mem;
-      task.ports.forEach((p) => used.add(p));
+      if (TERMINAL_TASK_STATES.has(task.state)) continue;
+      let u = usage.get(task.agentId);
+      if (!u) usage.set(task.agentId, (u = { cpus: 0, mem: 0, ports: [] }));
+      u.cpus += task.cpus;
+      u.mem += task.mem;
+      u.ports.push(...task.ports);
     }
+    return usage;
+  }
+
+  /** What the agent has not given to live tasks, as offer resources. */
+  private available(agent: FakeAgent, usage: Needs | undefined): Resource[] {
+    const cpus = agent.cpus - (usage?.cpus ?? 0);
+    const mem = agent.mem - (usage?.mem ?? 0);
+    const used = new Set<number>(usage?.ports ?? []);
     const alloc = { role: this.role };
     const out: Resource[] = [];
     if (cpus > 1e-9) out.push({ name: 'cpus', type: 'SCALAR', scalar: { value: round3(cpus) }, role: '*', allocation_info: alloc });
