@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // mesos-miner command line: each command registers itself from the module that owns it.
 import { Command } from 'commander';
+import { registerServeCommand } from './server/command.js';
 import { registerSchedulerCommands } from './scheduler/command.js';
 
 const program = new Command();
@@ -11,6 +12,7 @@ program
   .showHelpAfterError();
 
 // Commands (one line each):
+registerServeCommand(program);
 registerSchedulerCommands(program);
 
 await program.parseAsync(process.argv);

@@ -55,6 +55,8 @@ export class TestMiner {
   jobs: MinerJob[] = [];
   closed = false;
   versionMask = 0;
+  /** Worker name used in handshake(), sent with every share. */
+  user = 'worker';
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -135,6 +137,7 @@ export class TestMiner {
 
   /** configure (optional) + subscribe + authorize; resolves once a job has arrived. */
   async handshake(user = 'worker', password = 'x', opts: { versionMask?: number } = {}): Promise<void> {
+    this.user = user;
     if (opts.versionMask !== undefined) {
       const r = await this.request('mining.configure', [
         ['version-rolling'],
@@ -196,7 +199,7 @@ export class TestMiner {
       const value = BigInt('0x' + Buffer.from(hash).reverse().toString('hex'));
       const ok = opts.above !== undefined ? value > opts.above : value <= target;
       if (ok) {
-        const params: FoundShare['params'] = ['worker', job.id, en2, job.ntimeHex, nonce.toString(16).padStart(8, '0')];
+        const params: FoundShare['params'] = [this.user, job.id, en2, job.ntimeHex, nonce.toString(16).padStart(8, '0')];
         if (opts.versionBits !== undefined) {
           (params as string[]).push(((opts.versionBits & this.versionMask) >>> 0).toString(16).padStart(8, '0'));
         }

@@ -1,0 +1,99 @@
+// `mesos-miner serve`: the miner server task. Stratum pool(s) upstream (proxy mode), many miners downstream.
+import { Command, Option } from 'commander';
+import { createLogger } from '../log.js';
+import { StratumUpstream } from '../upstream/stratum.js';
+import { ENV_MINER_PASSWORD, ENV_POOL_PASS, SERVE_DEFAULTS, describeServeConfig, resolveServeConfig, type ServeFlags } from './config.js';
+import { StatusHttpServer } from './http.js';
+import { MinerServer } from './miner-server.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerServeCommand(program: Command): void {
+  const d = SERVE_DEFAULTS;
+  program
+    .command('serve')
+    .description('run the miner server: a Stratum v1 proxy that shares one pool connection among many miners')
+    .addOption(new Option('--pool <url>', 'upstream pool stratum+tcp://host:port; repeat for failover, in order').argParser(collect))
+    .option('--user <name>', 'pool account / worker name used upstream')
+    .option('--pass-file <path>', `file holding the pool password (or env ${ENV_POOL_PASS}; default "x")`)
+    .option('--pool-pass-file <path>', 'same as --pass-file')
+    .option('--listen <host:port>', 'where miners connect', d.listen)
+    .option('--http <host:port|off>', 'serve /status (JSON) and /metrics (Prometheus) here', d.http)
+    .option('--miner-password <secret>', `password miners must send in mining.authorize (or env ${ENV_MINER_PASSWORD})`)
+    .option('--miner-password-file <path>', 'file holding the miner password')
+    .option('--max-connections <n>', 'maximum concurrent miner connections', d.maxConnections)
+    .option('--max-line-length <bytes>', 'longest Stratum line accepted from a miner', d.maxLineLength)
+    .option('--submit-rate <n>', 'submits per second allowed per miner (bursts up to twice that)', d.submitRate)
+    .option('--idle-timeout <s>', 'drop a miner that sends nothing for this long', d.idleTimeout)
+    .option('--vardiff-target <s>', 'seconds between shares each miner is steered towards', d.vardiffTarget)
+    .option('--min-diff <d>', 'lowest share difficulty (decimal or fraction, e.g. 1/65536)', d.minDiff)
+    .option('--max-diff <d>', 'highest share difficulty (never above the pool difficulty anyway)', d.maxDiff)
+    .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
+    .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
+    .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream', d.shutdownGrace)
+    .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
+    .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
+    .action(async (flags: ServeFlags & { poolPassFile?: string }, command: Command) => {
+      let config;
+      try {
+        config = resolveServeConfig({ ...flags, passFile: flags.passFile ?? flags.poolPassFile });
+      } catch (err) {
+        command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
+      }
+      const log = createLogger({ format: config.logFormat, level: config.logLevel, name: 'serve' });
+      log.info({ config: describeServeConfig(config) }, 'starting miner server');
+      const upstream = new StratumUpstream({ pools: config.pools, maxConnections: config.upstreamConnections, logger: log });
+      const server = new MinerServer({
+        upstream,
+        host: config.listen.host,
+        port: config.listen.port,
+        minerPassword: config.minerPassword,
+        maxConnections: config.maxConnections,
+        maxLineLength: config.maxLineLength,
+        submitRatePerSecond: config.submitRatePerSecond,
+        idleTimeoutMs: config.idleTimeoutMs,
+        initialDifficulty: config.initialDifficulty,
+        vardiff: {
+          targetSeconds: config.vardiffTargetSeconds,
+          minDifficulty: config.minDifficulty,
+          maxDifficulty: config.maxDifficulty,
+        },
+        defaultMetrics: true,
+        logger: log,
+      });
+      const http = config.http
+        ? new StatusHttpServer({ ...config.http, status: () => server.status(), registry: server.metrics.registry, logger: log })
+        : null;
+      try {
+        await server.listen();
+        if (http) {
+          const a = await http.listen();
+          log.info({ address: `${a.address}:${a.port}` }, 'status and metrics over HTTP');
+        }
+      } catch (err) {
+        await server.close(0);
+        command.error(`error: ${(err as Error).message}`, { exitCode: 1 });
+      }
+      await upstream.start();
+
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down: no new miners, forwarding shares in flight');
+        const hardStop = setTimeout(() => {
+          log.error('shutdown took too long; exiting');
+          process.exit(1);
+        }, config.shutdownGraceMs + 5000);
+        hardStop.unref();
+        await server.close(config.shutdownGraceMs);
+        await upstream.stop(config.shutdownGraceMs);
+        await http?.close();
+        log.info(server.stats.snapshot(), 'miner server stopped');
+        log.flush?.();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+    });
+}
