@@ -445,5 +445,8 @@ describe('SchedulerClient resilience', () => {
     expect(() => new SchedulerClient({ master: 'not a url', framework: FRAMEWORK })).toThrow(/invalid Mesos master URL/);
     expect(() => new SchedulerClient({ master: [], framework: FRAMEWORK })).toThrow(/at least one master/);
     expect(() => new SchedulerClient({ master: 'http://x:5050', framework: { user: '', name: 'n' } })).toThrow(/user and framework.name/);
+    expect(() => new SchedulerClient({
+      master: 'http://x:5050', framework: { ...FRAMEWORK, capabilities: [{ type: 'PARTITION_AWARENESS' as never }] },
+    })).toThrow(/invalid framework info: .*capabilities\[0\]\.type: "PARTITION_AWARENESS" is not a mesos.v1.FrameworkInfo.Capability.Type value/);
   });
 });

@@ -133,6 +133,11 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
     this.tls = opts.tls;
     this.suppressedRoles = opts.suppressedRoles ?? [];
     this.log = opts.logger ?? silentMesosLogger;
+    try {
+      encodeCall({ type: 'SUBSCRIBE', subscribe: { framework_info: this.framework } }, this.format);
+    } catch (err) {
+      throw new Error(`SchedulerClient: invalid framework info: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** The framework id assigned by the master (or restored with setFrameworkId), if any. */
