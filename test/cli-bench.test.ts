@@ -1,0 +1,49 @@
+// The bench command as users run it: the built CLI in a child process.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const run = promisify(execFile);
+
+async function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, 'bench', ...args], { timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('mesos-miner bench', () => {
+  it('proves the kernel on a real block and reports one JSON document', async () => {
+    const { code, stdout } = await bench('--threads', '1', '--kernel', 'both', '--duration', '0.3', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.correctness.map((c: { kernel: string }) => c.kernel).sort()).toEqual([...report.machine.kernels].sort());
+    for (const check of report.correctness) expect(check.found).toEqual([check.expectedNonce]);
+    expect(report.results).toHaveLength(report.machine.kernels.length);
+    for (const row of report.results) {
+      expect(row.threads).toBe(1);
+      expect(row.hashes).toBeGreaterThan(0);
+      expect(row.mhs).toBeCloseTo(row.hashes / row.seconds / 1e6, 6);
+    }
+    expect(report.baseline.mhs).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [['--threads', '0'], /--threads: threads must be an integer in 1\.\.256, got 0/],
+    [['--threads', '1,x'], /"x" is not a whole number/],
+    [['--threads', '100000'], /threads must be an integer in 1\.\.256/],
+    [['--kernel', 'avx'], /--kernel must be simd, scalar or both, got "avx"/],
+    [['--duration', '-1'], /--duration must be a number of seconds/],
+    [['--bogus'], /unknown option '--bogus'/],
+  ])('rejects %j with a clear error and a non-zero exit', async (args, message) => {
+    const { code, stdout, stderr } = await bench(...args);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(message);
+    expect(stdout).toBe('');
+  });
+});
