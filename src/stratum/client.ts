@@ -47,7 +47,7 @@ export interface StratumClientOptions {
   versionRollingMask?: number;
   /** Send mining.extranonce.subscribe (default false: some pools drop connections on unknown methods). */
   extranonceSubscribe?: boolean;
-  /** Send mining.suggest_difficulty with this value after subscribing. */
+  /** Send mining.suggest_difficulty with this value (between subscribe and authorize). */
   suggestDifficulty?: number;
   /** Follow client.reconnect to another host (default false: only the same host, as cgminer does). */
   allowRedirect?: boolean;
@@ -143,6 +143,15 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
       ...options,
     };
     this.log = this.options.logger;
+    const o = this.options;
+    if (typeof o.user !== 'string' || o.user === '') throw new Error('stratum client: a user (wallet.worker) is required');
+    if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new Error(`stratum client: bad port ${o.port}`);
+    if (o.suggestDifficulty !== undefined && !(Number.isFinite(o.suggestDifficulty) && o.suggestDifficulty > 0)) {
+      throw new Error(`stratum client: suggestDifficulty must be a positive number, got ${o.suggestDifficulty}`);
+    }
+    for (const key of ['connectTimeoutMs', 'requestTimeoutMs', 'submitTimeoutMs'] as const) {
+      if (!(Number.isFinite(o[key]) && o[key] > 0)) throw new Error(`stratum client: ${key} must be > 0, got ${o[key]}`);
+    }
   }
 
   get state(): ClientState {
@@ -285,6 +294,8 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     const subscribeArgs: unknown[] = [o.userAgent];
     if (o.sessionId) subscribeArgs.push(o.sessionId);
     const subscribe = conn.request('mining.subscribe', subscribeArgs);
+    // Before authorize: pools that pick a starting difficulty at authorize time take the hint into account.
+    if (o.suggestDifficulty !== undefined) this.optionalRequest('mining.suggest_difficulty', [o.suggestDifficulty]);
     const authorize = conn.request('mining.authorize', [o.user, o.password ?? 'x']);
     subscribe.catch(() => {});
     authorize.catch(() => {});
@@ -301,7 +312,6 @@ export class StratumClient extends EventEmitter<StratumClientEvents> {
     };
 
     if (o.extranonceSubscribe) this.optionalRequest('mining.extranonce.subscribe', []);
-    if (o.suggestDifficulty !== undefined) this.optionalRequest('mining.suggest_difficulty', [o.suggestDifficulty]);
 
     let authorized: unknown;
     try {
