@@ -104,6 +104,7 @@ export class Framework implements Launcher {
   private filtersActive = false;
   private lastReviveAt = Number.NEGATIVE_INFINITY;
   private queue: Promise<void> = Promise.resolve();
+  private readonly background = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly backoff: Record<TaskRole, RelaunchBackoff>;
   private reconcile = { pending: new Set<string>(), attempt: 0, nextAt: 0 };
@@ -156,7 +157,7 @@ export class Framework implements Launcher {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.queue;
+    await this.idle();
     if (this.config.teardownOnExit && this.subscribed) {
       try {
         await this.client.teardown();
@@ -194,9 +195,15 @@ export class Framework implements Launcher {
     };
   }
 
-  /** Resolves when every event received so far has been handled (tests, shutdown). */
-  idle(): Promise<void> {
-    return this.queue;
+  /** Resolves when every event received so far has been handled, saved and acknowledged (tests, shutdown). */
+  async idle(): Promise<void> {
+    await this.queue;
+    while (this.background.size > 0) await Promise.all([...this.background]);
+  }
+
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   private listen(event: string, fn: (...args: never[]) => void): void {
@@ -406,10 +413,17 @@ export class Framework implements Launcher {
       await this.call('kill', () => this.client.kill(status.task_id, status.agent_id));
     }
     if (outcome.kind === 'changed' || outcome.kind === 'terminal') dirty = (await this.enforceTopology(now)) || dirty;
-    if (dirty) await this.persist();
-    // Acknowledge only after the new state is on disk, and only updates that carry a uuid.
+    // Acknowledge only after the new state is on disk, and only updates that carry a uuid. The write and the
+    // ACKNOWLEDGE run beside the queue (saves coalesce), so a burst of updates does not wait on one fsync each.
+    const saved = dirty ? this.persist() : Promise.resolve();
     if (status.uuid && status.uuid.length > 0 && status.agent_id) {
-      await this.call('acknowledge', () => this.client.acknowledge(status.agent_id!, status.task_id, status.uuid!));
+      const { agent_id: agentId, task_id: taskId, uuid } = status;
+      this.inBackground(saved.then(
+        () => this.call('acknowledge', () => this.client.acknowledge(agentId, taskId, uuid)),
+        (err: unknown) => this.log.error({ err: (err as Error).message, taskId: taskId.value }, 'state not saved: update left unacknowledged (Mesos resends it)'),
+      ));
+    } else {
+      this.inBackground(saved.catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'state not saved')));
     }
     await this.adjustOfferInterest(now);
   }

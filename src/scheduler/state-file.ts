@@ -39,6 +39,8 @@ function parseState(text: string, path: string): PersistedState {
 
 export class StateFile {
   private chain: Promise<void> = Promise.resolve();
+  private pending: Promise<void> | undefined;
+  private latest = '';
   private counter = 0;
 
   constructor(readonly path: string) {}
@@ -55,11 +57,22 @@ export class StateFile {
     return parseState(text, this.path);
   }
 
+  /**
+   * Resolves once a version at least as new as `state` is on disk. Saves that arrive while a write is in
+   * flight are coalesced into one next write of the newest state, so a burst of status updates costs a few
+   * fsyncs, not one each.
+   */
   save(state: PersistedState): Promise<void> {
-    const text = JSON.stringify(state, null, 2) + '\n';
-    const run = this.chain.then(() => this.write(text));
-    this.chain = run.catch(() => undefined);
-    return run;
+    this.latest = JSON.stringify(state, null, 2) + '\n';
+    if (!this.pending) {
+      const run = this.chain.then(() => {
+        this.pending = undefined;
+        return this.write(this.latest);
+      });
+      this.pending = run;
+      this.chain = run.catch(() => undefined);
+    }
+    return this.pending;
   }
 
   private async write(text: string): Promise<void> {
