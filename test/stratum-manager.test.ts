@@ -96,3 +96,28 @@ describe('StratumClient configuration', () => {
     expect(() => new StratumClient({ host: '127.0.0.1', port: 3333, user: 'w', ...bad })).toThrow(re);
   });
 });
+
+describe('clean_jobs', () => {
+  it('keeps earlier jobs valid on a non-clean notify and marks them stale (unsent) after a clean one', async () => {
+    const pool = await h.pool();
+    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
+    const first = nextEvent<WorkSet>(m, 'job');
+    m.start();
+    const w1 = await first;
+    const second = nextEvent<WorkSet>(m, 'job');
+    pool.sendJob({ clean: false });
+    const w2 = await second;
+    expect(w2.clean).toBe(false);
+    expect(await m.submit(w1, findShare(w1).share)).toEqual({ status: 'accepted' });
+
+    const third = nextEvent<WorkSet>(m, 'job');
+    pool.sendJob({ clean: true });
+    const w3 = await third;
+    expect(w3.clean).toBe(true);
+    const sent = pool.shares.length;
+    expect(await m.submit(w1, findShare(w1, { extranonce2: '00000001' }).share)).toMatchObject({ status: 'stale', reason: expect.stringMatching(/no longer current/) });
+    expect(await m.submit(w2, findShare(w2).share)).toMatchObject({ status: 'stale' });
+    expect(pool.shares.length).toBe(sent);
+    expect(await m.submit(w3, findShare(w3).share)).toEqual({ status: 'accepted' });
+  });
+});
