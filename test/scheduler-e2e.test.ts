@@ -49,11 +49,11 @@ function config(overrides: Partial<FrameworkConfig> = {}): FrameworkConfig {
   };
 }
 
-async function startFramework(cfg: FrameworkConfig, stateName = 'state.json'): Promise<Framework> {
+async function startFramework(cfg: FrameworkConfig, contentType: 'protobuf' | 'json' = 'protobuf'): Promise<Framework> {
   const client = new SchedulerClient({
-    master: master!.url, framework: frameworkInfo(cfg), backoff: { initialMs: 20, maxMs: 100 },
+    master: master!.url, framework: frameworkInfo(cfg), backoff: { initialMs: 20, maxMs: 100 }, contentType,
   });
-  const framework = new Framework(cfg, client, new StateFile(join(dir, stateName)), silentLogger);
+  const framework = new Framework(cfg, client, new StateFile(join(dir, 'state.json')), silentLogger);
   frameworks.push(framework);
   await framework.start();
   return framework;
@@ -207,6 +207,14 @@ describe('framework on the fake master', () => {
     expect(saved).toBe(master.framework!.id);
     await framework.idle();
     expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')).frameworkId).toBe(saved);
+  });
+
+  it('works the same over the JSON wire format', async () => {
+    master = await FakeMaster.start({ agents: 2 });
+    const framework = await startFramework(config({ miners: 2 }), 'json');
+    await steady(framework, 2);
+    expect(master.calls.every((c) => c.format === 'json')).toBe(true);
+    await waitUntil(() => master!.framework!.unacknowledged.size === 0, 'all JSON updates acknowledged');
   });
 
   it('teardown on exit removes the framework and its stored id', async () => {
