@@ -9,7 +9,8 @@
 // hash, the `a` chain of its last rounds, schedule words past W60) are never emitted.
 //
 // Run: node assembly/generate.mjs   (part of `npm run build:wasm`; the output is committed too)
-import { writeFileSync } from 'node:fs';
+//      node assembly/generate.mjs --check   (exit 1 when generated.ts is stale)
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 // ---- SHA-256 constants, derived rather than typed in (FIPS 180-4 §4.2.2, §5.3.3) ----
 function firstPrimes(count) {
@@ -273,6 +274,17 @@ function chunk(items, per) {
   return lines.join('\n');
 }
 
+// `--check` (used by the tests): exit 1 when the committed generated.ts differs from what this file emits.
 const out = new URL('./generated.ts', import.meta.url);
-writeFileSync(out, emit());
-console.log(`wrote ${out.pathname}`);
+const source = emit();
+if (process.argv.includes('--check')) {
+  const current = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  if (current !== source) {
+    console.error('assembly/generated.ts is stale: run "node assembly/generate.mjs"');
+    process.exit(1);
+  }
+  console.log('assembly/generated.ts is up to date');
+} else {
+  writeFileSync(out, source);
+  console.log(`wrote ${out.pathname}`);
+}

@@ -153,3 +153,12 @@ describe('kernel selection and input checks', () => {
     expect(targetTopWord(targetFromBits(0x207fffff))).toBe(0x7fffff00);
   });
 });
+
+describe('generated kernel source', () => {
+  it('assembly/generated.ts matches its generator', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const generator = new URL('../assembly/generate.mjs', import.meta.url);
+    const out = execFileSync(process.execPath, [generator.pathname, '--check'], { encoding: 'utf8' });
+    expect(out).toMatch(/up to date/);
+  });
+});
