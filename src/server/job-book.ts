@@ -37,7 +37,7 @@ export class JobBook {
   private readonly order: string[] = [];
   private counter = 0;
 
-  constructor(private readonly maxJobs = 64) {}
+  constructor(private readonly maxJobs = 32) {}
 
   /** Registers an upstream job (or returns the one already known). A clean job marks older jobs of its space stale. */
   add(upstream: UpstreamJob): ServerJob {
@@ -64,7 +64,11 @@ export class JobBook {
 
   markSpaceStale(spaceId: string): void {
     for (const job of this.jobs.values()) {
-      if (job.upstream.spaceId === spaceId) job.stale = true;
+      if (job.upstream.spaceId === spaceId) {
+        job.stale = true;
+        // Stale shares are refused before the duplicate check: the set is no longer needed.
+        job.seen.clear();
+      }
     }
   }
 

@@ -1,13 +1,10 @@
 // A job prepared for checking shares fast: the fixed byte pieces are decoded once, so a share costs only the
 // coinbase hash, the merkle fold and the header hash (see reference/stratum.md, "Building the header").
-import { createHash } from 'node:crypto';
 import { stratumPrevHashToInternal } from '../bitcoin/header.js';
 import { hexToBytes } from '../bitcoin/hex.js';
 import type { StratumJobFields } from '../upstream/types.js';
 
-function sha256dInto(data: Uint8Array): Buffer {
-  return createHash('sha256').update(createHash('sha256').update(data).digest()).digest();
-}
+import { sha256dInto, sha256dJs } from './sha256-js.js';
 
 export interface BuiltShare {
   coinbase: Buffer;
@@ -49,23 +46,21 @@ export class JobTemplate {
     extranonce2.copy(coinbase, c1 + extranonce1.length);
     this.coinb2.copy(coinbase, c1 + extranonce1.length + extranonce2.length);
 
-    let root = sha256dInto(coinbase);
-    if (this.branches.length > 0) {
-      const pair = Buffer.allocUnsafe(64);
-      for (const branch of this.branches) {
-        root.copy(pair, 0);
-        branch.copy(pair, 32);
-        root = sha256dInto(pair);
-      }
+    // The merkle fold runs in place: pair = root || branch, root written back into pair[0..32).
+    const pair = Buffer.allocUnsafe(64);
+    sha256dInto(coinbase, 0, coinbase.length, pair, 0);
+    for (const branch of this.branches) {
+      branch.copy(pair, 32);
+      sha256dInto(pair, 0, 64, pair, 0);
     }
 
     const header = Buffer.allocUnsafe(80);
     header.writeUInt32LE(version >>> 0, 0);
     this.prevhashLe.copy(header, 4);
-    root.copy(header, 36);
+    pair.copy(header, 36, 0, 32);
     header.writeUInt32LE(ntime >>> 0, 68);
     this.nbitsLe.copy(header, 72);
     header.writeUInt32LE(nonce >>> 0, 76);
-    return { coinbase, header, hash: sha256dInto(header) };
+    return { coinbase, header, hash: sha256dJs(header) };
   }
 }

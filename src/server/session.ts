@@ -388,6 +388,7 @@ export class Session {
           jobKnown: announced ? this.host.jobKnown(announced.job) : false,
           difficulty: announced?.difficulty ?? this.difficulty,
           extranonce1: this.extranonce1Bytes,
+          extranonce1Hex: this.slot.extranonce1,
           extranonce2Size: this.slot.extranonce2Size,
           versionMask: this.versionMask,
           now,

@@ -60,6 +60,8 @@ export interface ShareCheckContext {
   /** Difficulty the session was told for that job. */
   difficulty: number;
   extranonce1: Buffer;
+  /** The same as hex (part of the duplicate key). */
+  extranonce1Hex: string;
   extranonce2Size: number;
   /** Version bits the session may roll (negotiated with mining.configure), 0 when none. */
   versionMask: number;
@@ -99,7 +101,7 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
     }
     version = ((version & ~ctx.versionMask) | (bits & ctx.versionMask)) >>> 0;
   }
-  const key = `${ctx.extranonce1.toString('hex')}:${share.extranonce2}:${share.ntime}:${share.nonce}:${version}`;
+  const key = `${ctx.extranonce1Hex}:${share.extranonce2}:${share.ntime}:${share.nonce}:${version}`;
   if (job.seen.has(key)) return reject('duplicate', 'Duplicate share');
 
   const extranonce2 = Buffer.from(share.extranonce2, 'hex');
