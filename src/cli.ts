@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // mesos-miner command line: each command registers itself from the module that owns it.
 import { Command } from 'commander';
+import { registerMineCommand } from './miner/command.js';
 import { registerBenchCommand } from './kernel/command.js';
 import { registerServeCommand } from './server/command.js';
 import { registerSchedulerCommands } from './scheduler/command.js';
@@ -13,6 +14,7 @@ program
   .showHelpAfterError('(add --help for usage)');
 
 // Commands (one line each):
+registerMineCommand(program);
 registerBenchCommand(program);
 registerServeCommand(program);
 registerSchedulerCommands(program);
