@@ -1,0 +1,558 @@
+// Solo mode upstream: a Bitcoin node. Work comes from getblocktemplate (long polling, with getbestblockhash polls
+// as a fallback and a guard against a stuck long poll); the server builds its own coinbase paying --payout, and a
+// share that meets the network target is a block: assembled here and handed to submitblock.
+//
+// One extranonce space: 4 bytes of extranonce1 chosen here + 8 bytes of extranonce2 that the miner server splits
+// among its miners (4-byte prefixes). A new tip is a clean job at once; a better template for the same tip (more
+// fees) is a non-clean job at most every `minJobIntervalMs`. When the node is unreachable the state is
+// 'disconnected' and the last job stays valid (its tip has not moved as far as we know).
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { addressToScript, NETWORKS, type NetworkName } from '../bitcoin/address.js';
+import { hashToDisplayHex } from '../bitcoin/hash.js';
+import { silentLogger, type Logger } from '../log.js';
+import { Backoff, type BackoffOptions } from '../stratum/backoff.js';
+import { BitcoindRpcClient, RpcError, RpcTransportError } from './rpc.js';
+import {
+  assembleSoloBlock,
+  buildSoloWork,
+  parseBlockTemplate,
+  sameTemplateContents,
+  TEMPLATE_REQUEST,
+  verifySolution,
+  type BlockTemplate,
+  type SoloWork,
+} from './template.js';
+import type {
+  ShareOutcome,
+  Upstream,
+  UpstreamEvents,
+  UpstreamJob,
+  UpstreamShare,
+  UpstreamState,
+  UpstreamStatus,
+  UpstreamWorkSpace,
+} from './types.js';
+
+export interface BitcoindUpstreamOptions {
+  /** http(s)://user:pass@host:port of the node's RPC. */
+  url: string;
+  /** The node's .cookie file, instead of credentials in the URL. */
+  cookieFile?: string;
+  /** Where block rewards go (P2PKH, P2SH, P2WPKH, P2WSH, P2TR), on the node's network. */
+  payoutAddress: string;
+  /** Network of the payout address; by default the node's (getblockchaininfo). */
+  network?: NetworkName;
+  /** Text in the coinbase scriptSig (default "/mesos-miner/"). */
+  coinbaseTag?: string;
+  /** Use getblocktemplate long polling (default true). */
+  longpoll?: boolean;
+  /** getbestblockhash poll period, also the retry base while the node is down (default 5 s). */
+  pollIntervalMs?: number;
+  /** Without long polling: fetch a fresh template for the same tip this often (default 30 s). */
+  refreshIntervalMs?: number;
+  /** A new template for the same tip becomes a (non-clean) job at most this often (default 10 s). */
+  minJobIntervalMs?: number;
+  /** A long poll held longer than this is re-issued (default 10 min; the node may hold it indefinitely). */
+  longpollTimeoutMs?: number;
+  rpcTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** Extra submitblock attempts when the node cannot be reached (default 4). */
+  submitRetries?: number;
+  /** Version bits miners may roll (default 0x1fffe000, BIP 320). */
+  versionMask?: number;
+  /** Our part of the coinbase extranonce (4 bytes hex; random by default). */
+  extranonce1?: string;
+  /** Called when solo mining cannot go on (payout address not valid on the node's network). */
+  onFatal?: (err: Error) => void;
+  logger?: Logger;
+}
+
+export const SOLO_SPACE_ID = 'solo';
+/** Upstream extranonce2 size: 8 bytes leave the server 4-byte prefixes and each miner 4 bytes. */
+export const SOLO_EXTRANONCE2_SIZE = 8;
+const DEFAULT_TAG = '/mesos-miner/';
+const MAX_WORKS = 32;
+
+/** getblockchaininfo's `chain` -> address network. */
+export function networkOfChain(chain: unknown): NetworkName {
+  switch (chain) {
+    case 'main':
+      return 'mainnet';
+    case 'test':
+    case 'testnet4':
+      return 'testnet';
+    case 'signet':
+      return 'signet';
+    case 'regtest':
+      return 'regtest';
+    default:
+      throw new Error(`bitcoind reports an unknown chain ${JSON.stringify(chain)}`);
+  }
+}
+
+/** Networks on which `address` is valid; throws a clear error when it is valid on none. */
+export function payoutNetworks(address: string): NetworkName[] {
+  const ok: NetworkName[] = [];
+  let firstError: Error | null = null;
+  for (const network of Object.keys(NETWORKS) as NetworkName[]) {
+    try {
+      addressToScript(address, network);
+      ok.push(network);
+    } catch (err) {
+      firstError ??= err as Error;
+    }
+  }
+  if (ok.length === 0) {
+    throw new Error(`--payout ${JSON.stringify(address)} is not a valid Bitcoin address on any network (${firstError?.message})`);
+  }
+  return ok;
+}
+
+interface CurrentWork {
+  job: UpstreamJob;
+  work: SoloWork;
+}
+
+export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
+  readonly kind = 'solo' as const;
+  readonly rpc: BitcoindRpcClient;
+  private readonly log: Logger;
+  private readonly options: BitcoindUpstreamOptions;
+  private readonly space: UpstreamWorkSpace;
+  private readonly extranonce1: Buffer;
+  private readonly tag: Buffer;
+  private readonly pollIntervalMs: number;
+  private readonly refreshIntervalMs: number;
+  private readonly minJobIntervalMs: number;
+  private readonly longpollTimeoutMs: number;
+  private readonly pollBackoff: Backoff;
+  private readonly longpollBackoff: Backoff;
+  private readonly works = new Map<string, SoloWork>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private payoutScript: Buffer | null = null;
+  private network: NetworkName | null = null;
+  private current: CurrentWork | null = null;
+  private spaceAnnounced = false;
+  private jobCounter = 0;
+  private lastJobAt = 0;
+  private lastTemplateAt = 0;
+  private longpollId: string | null = null;
+  private longpollRunning = false;
+  private pending: BlockTemplate | null = null;
+  private pendingTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+  private started = false;
+  private stopping = false;
+  private stateValue: UpstreamState = 'stopped';
+  private accepted = 0;
+  private rejected = 0;
+  private blocks = 0;
+  private reconnects = 0;
+  private lastError: string | null = null;
+
+  constructor(options: BitcoindUpstreamOptions) {
+    super();
+    this.options = options;
+    this.log = options.logger ?? silentLogger;
+    this.rpc = new BitcoindRpcClient({
+      url: options.url,
+      ...(options.cookieFile ? { cookieFile: options.cookieFile } : {}),
+      timeoutMs: options.rpcTimeoutMs ?? 30_000,
+    });
+    const networks = payoutNetworks(options.payoutAddress);
+    if (options.network) {
+      if (!networks.includes(options.network)) {
+        throw new Error(`--payout ${options.payoutAddress} is not a ${options.network} address (it is one for ${networks.join('/')})`);
+      }
+      this.setNetwork(options.network);
+    }
+    this.extranonce1 = options.extranonce1 ? Buffer.from(options.extranonce1, 'hex') : randomBytes(4);
+    if (this.extranonce1.length !== 4 || (options.extranonce1 && options.extranonce1.length !== 8)) {
+      throw new Error(`solo extranonce1 must be 4 bytes of hex, got ${JSON.stringify(options.extranonce1)}`);
+    }
+    this.space = { spaceId: SOLO_SPACE_ID, extranonce1: this.extranonce1.toString('hex'), extranonce2Size: SOLO_EXTRANONCE2_SIZE };
+    this.tag = Buffer.from(options.coinbaseTag ?? DEFAULT_TAG, 'utf8');
+    if (this.tag.length > 60) throw new Error(`coinbase tag is ${this.tag.length} bytes; at most 60 fit in the scriptSig`);
+    this.pollIntervalMs = positive('poll interval', options.pollIntervalMs ?? 5000);
+    this.refreshIntervalMs = positive('template refresh interval', options.refreshIntervalMs ?? 30_000);
+    this.minJobIntervalMs = nonNegative('min job interval', options.minJobIntervalMs ?? 10_000);
+    this.longpollTimeoutMs = positive('long poll timeout', options.longpollTimeoutMs ?? 600_000);
+    this.pollBackoff = new Backoff({ initialMs: this.pollIntervalMs, maxMs: Math.max(60_000, this.pollIntervalMs), ...options.backoff });
+    this.longpollBackoff = new Backoff({ initialMs: this.pollIntervalMs, maxMs: Math.max(60_000, this.pollIntervalMs), ...options.backoff });
+  }
+
+  /**
+   * Contacts the node once (network check, first template) and starts polling. A payout address that is not
+   * valid on the node's network rejects; an unreachable node does not (it is retried in the background).
+   */
+  async start(): Promise<void> {
+    if (this.started) throw new Error('BitcoindUpstream.start() called twice');
+    this.started = true;
+    this.setState('connecting');
+    this.log.info({ node: this.rpc.endpoint, extranonce1: this.space.extranonce1 }, 'solo mining through bitcoind');
+    try {
+      await this.refresh('start');
+      this.onRpcSuccess();
+    } catch (err) {
+      if (err instanceof PayoutNetworkError) {
+        this.stopNow();
+        throw err;
+      }
+      this.onRpcFailure(err as Error, 'first template');
+    }
+    this.schedulePoll(this.current ? this.pollIntervalMs : this.pollBackoff.next());
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.inFlight.size > 0) {
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]),
+        new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    this.stopNow();
+  }
+
+  spaces(): UpstreamWorkSpace[] {
+    return this.spaceAnnounced ? [this.space] : [];
+  }
+
+  currentJob(spaceId: string): UpstreamJob | null {
+    return spaceId === SOLO_SPACE_ID ? (this.current?.job ?? null) : null;
+  }
+
+  addSpace(): Promise<UpstreamWorkSpace> {
+    return Promise.reject(new Error('solo mode has a single extranonce space (2^32 miner prefixes); no other can be added'));
+  }
+
+  async submit(share: UpstreamShare): Promise<ShareOutcome> {
+    const work = share.spaceId === SOLO_SPACE_ID ? this.works.get(share.jobId) : undefined;
+    if (!work) {
+      this.rejected++;
+      return { accepted: false, reason: `job ${share.jobId} is no longer current (the chain tip moved on)` };
+    }
+    let hash: Buffer;
+    let block: Buffer;
+    try {
+      const extranonce = Buffer.concat([this.extranonce1, Buffer.from(share.extranonce2, 'hex')]);
+      hash = verifySolution(work, share.header, share.coinbase, extranonce);
+      block = assembleSoloBlock(work, share.header, share.coinbase);
+    } catch (err) {
+      this.rejected++;
+      this.log.warn({ worker: share.worker, job: share.jobId, err: (err as Error).message }, 'share is not a block');
+      return { accepted: false, reason: (err as Error).message };
+    }
+    const p = this.submitBlock(block, hashToDisplayHex(hash), work, share.worker);
+    this.inFlight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.inFlight.delete(p);
+    }
+  }
+
+  status(): UpstreamStatus {
+    return {
+      kind: 'solo',
+      state: this.stateValue,
+      endpoint: this.rpc.endpoint,
+      difficulty: this.current?.work.difficulty ?? null,
+      currentJobId: this.current?.job.jobId ?? null,
+      spaces: this.spaces(),
+      accepted: this.accepted,
+      rejected: this.rejected,
+      blocks: this.blocks,
+      reconnects: this.reconnects,
+      lastError: this.lastError,
+    };
+  }
+
+  /** The network the payout script was built for (known after the first getblockchaininfo). */
+  get payoutNetwork(): NetworkName | null {
+    return this.network;
+  }
+
+  // ---- blocks ------------------------------------------------------------------------------------------------
+
+  private async submitBlock(block: Buffer, hashHex: string, work: SoloWork, worker: string): Promise<ShareOutcome> {
+    const height = work.template.height;
+    this.log.info({ worker, hash: hashHex, height, bytes: block.length }, 'block found: submitting');
+    const retries = this.options.submitRetries ?? 4;
+    const backoff = new Backoff({ initialMs: 250, maxMs: 4000 });
+    let result: unknown;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await this.rpc.call('submitblock', [block.toString('hex')], { timeoutMs: 60_000 });
+        break;
+      } catch (err) {
+        // A block is worth retrying while the node is unreachable; an RPC error is the node's verdict.
+        const retryable = err instanceof RpcTransportError && err.kind !== 'auth' && err.kind !== 'credentials';
+        if (!retryable || attempt >= retries || this.stopping) {
+          this.rejected++;
+          this.lastError = (err as Error).message;
+          this.log.error({ worker, hash: hashHex, height, err: (err as Error).message }, 'submitblock failed');
+          return { accepted: false, reason: `submitblock failed: ${(err as Error).message}` };
+        }
+        await delay(backoff.next());
+      }
+    }
+    // Refresh at once: an accepted block moves the tip, a rejected one may mean our template is outdated.
+    void this.refresh('after submitblock').catch((err: Error) => this.onRpcFailure(err, 'refresh after submitblock'));
+    if (result === null || result === undefined) {
+      this.accepted++;
+      this.blocks++;
+      this.log.info({ worker, hash: hashHex, height }, 'block accepted by bitcoind');
+      return { accepted: true, block: true };
+    }
+    const reason = typeof result === 'string' ? result : JSON.stringify(result).slice(0, 200);
+    if (reason === 'inconclusive') {
+      // Valid, but not (yet) on the node's best chain: it counts as found, the network decides.
+      this.accepted++;
+      this.blocks++;
+      this.log.warn({ worker, hash: hashHex, height }, 'block submitted: bitcoind says inconclusive (not on its best chain yet)');
+      return { accepted: true, block: true, reason };
+    }
+    this.rejected++;
+    this.lastError = `submitblock ${hashHex}: ${reason}`;
+    this.log.error({ worker, hash: hashHex, height, reason }, 'bitcoind rejected the block');
+    return { accepted: false, reason };
+  }
+
+  // ---- templates ---------------------------------------------------------------------------------------------
+
+  /** Fetches a template (one request at a time) and turns it into a job if it brings anything new. */
+  private refresh(reason: string): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        if (!this.payoutScript) await this.checkChain();
+        const raw = await this.rpc.call('getblocktemplate', [TEMPLATE_REQUEST], { signal: this.abort.signal });
+        this.acceptTemplate(parseBlockTemplate(raw), reason);
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async checkChain(): Promise<void> {
+    const info = await this.rpc.call<Record<string, unknown>>('getblockchaininfo', [], { signal: this.abort.signal });
+    if (info === null || typeof info !== 'object') throw new Error('bitcoind getblockchaininfo: result is not an object');
+    const network = networkOfChain(info.chain);
+    if (this.network && this.network !== network) {
+      throw new PayoutNetworkError(`--payout is a ${this.network} address but bitcoind ${this.rpc.endpoint} runs ${network}`);
+    }
+    try {
+      this.setNetwork(network);
+    } catch (err) {
+      throw new PayoutNetworkError(`bitcoind ${this.rpc.endpoint} runs ${network}: ${(err as Error).message}`);
+    }
+    if (info.initialblockdownload === true) this.log.warn({ node: this.rpc.endpoint }, 'bitcoind is still in initial block download');
+  }
+
+  private setNetwork(network: NetworkName): void {
+    this.payoutScript = addressToScript(this.options.payoutAddress, network);
+    this.network = network;
+  }
+
+  private acceptTemplate(template: BlockTemplate, source: string): void {
+    if (this.stopping) return;
+    this.lastTemplateAt = Date.now();
+    this.longpollId = template.longpollId;
+    const cur = this.current;
+    const newTip = !cur || cur.work.template.previousBlockHash !== template.previousBlockHash;
+    if (newTip) {
+      this.pending = null;
+      clearTimeout(this.pendingTimer);
+      this.pendingTimer = undefined;
+      this.emitJob(template, true, source);
+    } else if (!sameTemplateContents(cur.work.template, template)) {
+      const wait = this.lastJobAt + this.minJobIntervalMs - Date.now();
+      if (wait <= 0) this.emitJob(template, false, source);
+      else {
+        this.pending = template;
+        this.pendingTimer ??= setTimeout(() => {
+          this.pendingTimer = undefined;
+          const next = this.pending;
+          this.pending = null;
+          if (next && !this.stopping && this.current?.work.template.previousBlockHash === next.previousBlockHash) {
+            this.emitJob(next, false, 'deferred');
+          }
+        }, wait);
+      }
+    }
+    this.ensureLongpoll();
+  }
+
+  private emitJob(template: BlockTemplate, clean: boolean, source: string): void {
+    const jobId = (++this.jobCounter).toString(16);
+    let work: SoloWork;
+    try {
+      work = buildSoloWork(template, {
+        jobId,
+        payoutScript: this.payoutScript!,
+        extranonceSize: this.extranonce1.length + SOLO_EXTRANONCE2_SIZE,
+        tag: this.tag,
+        versionMask: this.options.versionMask ?? 0x1fffe000,
+      });
+    } catch (err) {
+      this.lastError = `cannot build a job from the template: ${(err as Error).message}`;
+      this.log.error({ height: template.height, err: (err as Error).message }, 'template unusable');
+      return;
+    }
+    if (clean) this.works.clear();
+    this.works.set(jobId, work);
+    while (this.works.size > MAX_WORKS) this.works.delete(this.works.keys().next().value!);
+    const job: UpstreamJob = {
+      ...work.fields,
+      spaceId: SOLO_SPACE_ID,
+      target: work.target,
+      difficulty: work.difficulty,
+      clean,
+      versionMask: work.versionMask,
+      receivedAt: Date.now(),
+    };
+    this.current = { job, work };
+    this.lastJobAt = Date.now();
+    this.log.info(
+      { job: jobId, height: template.height, txs: template.transactions.length, clean, source, value: String(template.coinbaseValue) },
+      clean ? 'new block template (new tip)' : 'updated block template',
+    );
+    if (!this.spaceAnnounced) {
+      this.spaceAnnounced = true;
+      this.emit('space', this.space);
+    }
+    this.emit('job', job);
+  }
+
+  // ---- polling -----------------------------------------------------------------------------------------------
+
+  private schedulePoll(ms: number): void {
+    if (this.stopping) return;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => void this.poll(), ms);
+  }
+
+  /** getbestblockhash: a moved tip means a fresh template now; without long polls, refresh now and then. */
+  private async poll(): Promise<void> {
+    if (this.stopping) return;
+    let next = this.pollIntervalMs;
+    try {
+      if (!this.current) await this.refresh('initial');
+      else {
+        const best = await this.rpc.call<unknown>('getbestblockhash', [], { signal: this.abort.signal });
+        if (typeof best !== 'string') throw new Error('bitcoind getbestblockhash: result is not a hash');
+        if (best.toLowerCase() !== this.current.work.template.previousBlockHash) await this.refresh('new tip (poll)');
+        else if (!this.longpollRunning && Date.now() - this.lastTemplateAt >= this.refreshIntervalMs) {
+          await this.refresh('periodic refresh');
+        }
+      }
+      this.onRpcSuccess();
+    } catch (err) {
+      if (this.stopping) return;
+      if (err instanceof PayoutNetworkError) {
+        this.fatal(err);
+        return;
+      }
+      this.onRpcFailure(err as Error, 'poll');
+      next = this.pollBackoff.next();
+    }
+    this.schedulePoll(next);
+  }
+
+  private ensureLongpoll(): void {
+    if (this.longpollRunning || this.stopping || this.options.longpoll === false || !this.longpollId) return;
+    this.longpollRunning = true;
+    void this.longpollLoop().finally(() => (this.longpollRunning = false));
+  }
+
+  private async longpollLoop(): Promise<void> {
+    while (!this.stopping && this.longpollId) {
+      try {
+        const raw = await this.rpc.call('getblocktemplate', [{ ...TEMPLATE_REQUEST, longpollid: this.longpollId }], {
+          timeoutMs: this.longpollTimeoutMs,
+          signal: this.abort.signal,
+        });
+        this.longpollBackoff.reset();
+        this.acceptTemplate(parseBlockTemplate(raw), 'longpoll');
+        this.onRpcSuccess();
+      } catch (err) {
+        if (this.stopping) return;
+        if (err instanceof RpcTransportError && err.kind === 'timeout') continue; // a quiet chain: ask again
+        this.onRpcFailure(err as Error, 'long poll');
+        await delay(this.longpollBackoff.next(), this.abort.signal);
+      }
+    }
+  }
+
+  // ---- state -------------------------------------------------------------------------------------------------
+
+  private onRpcSuccess(): void {
+    this.pollBackoff.reset();
+    if (this.current) this.setState('connected');
+  }
+
+  private onRpcFailure(err: Error, during: string): void {
+    const message = err.message;
+    if (this.stateValue === 'connected') this.reconnects++;
+    this.lastError = message;
+    const level = this.stateValue === 'disconnected' ? 'debug' : 'warn';
+    this.log[level]({ node: this.rpc.endpoint, during, err: message, code: err instanceof RpcError ? err.code : undefined }, 'bitcoind unavailable; keeping the last job');
+    this.setState('disconnected');
+  }
+
+  private fatal(err: Error): void {
+    this.lastError = err.message;
+    this.log.error({ err: err.message }, 'solo mining stopped');
+    this.stopNow();
+    this.options.onFatal?.(err);
+  }
+
+  private stopNow(): void {
+    this.stopping = true;
+    clearTimeout(this.pollTimer);
+    clearTimeout(this.pendingTimer);
+    this.abort.abort();
+    this.rpc.close();
+    this.setState('stopped');
+  }
+
+  private setState(state: UpstreamState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emit('state', state);
+  }
+}
+
+/** The payout address does not belong to the node's network: solo mining cannot start. */
+export class PayoutNetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PayoutNetworkError';
+  }
+}
+
+function positive(what: string, v: number): number {
+  if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${what} must be a positive number of ms, got ${v}`);
+  return v;
+}
+
+function nonNegative(what: string, v: number): number {
+  if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`${what} must be >= 0 ms, got ${v}`);
+  return v;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
