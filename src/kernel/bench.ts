@@ -2,6 +2,7 @@
 // each (kernel, threads) configuration, printed as a table or one JSON document.
 import { availableParallelism, cpus } from 'node:os';
 import { sha256d } from '../bitcoin/hash.js';
+import { nbitsToTarget } from '../bitcoin/target.js';
 import { formatHashrate } from './hashrate.js';
 import { KernelPool, validateThreads } from './pool.js';
 import type { KernelName } from './types.js';
@@ -94,15 +95,9 @@ function kernelsFor(selection: KernelSelection): KernelName[] {
   return simdSupported() ? ['simd', 'scalar'] : ['scalar'];
 }
 
-function targetFromCompact(bits: number): bigint {
-  const exponent = bits >>> 24;
-  const mantissa = BigInt(bits & 0x007fffff);
-  return exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
-}
-
 function proofJob() {
   const header = Buffer.from(PROOF_BLOCK.header, 'hex');
-  return { header, target: targetFromCompact(header.readUInt32LE(72)) };
+  return { header, target: nbitsToTarget(header.readUInt32LE(72)) };
 }
 
 /** Single-threaded node:crypto sha256d per nonce: what a straightforward JS miner would do. */
