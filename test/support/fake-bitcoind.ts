@@ -63,7 +63,7 @@ export function templateTxsFromBlock(blockHex: string): FakeTx[] {
 
 /** BIP 141 commitment script for these wtxids (display hex), computed independently of src/. */
 export function commitmentFor(wtxidsDisplay: string[]): string {
-  let level = [Buffer.alloc(32), ...wtxidsDisplay.map((h) => Buffer.from(rev(h), 'hex'))];
+  let level: Buffer[] = [Buffer.alloc(32), ...wtxidsDisplay.map((h) => Buffer.from(rev(h), 'hex'))];
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(dsha(Buffer.concat([level[i]!, level[i + 1] ?? level[i]!])));
