@@ -176,26 +176,27 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
   const miners: SimMiner[] = [];
   const connectStart = Date.now();
   const onLine = (m: SimMiner, line: string) => {
+    // Submit answers are the hot path here: recognised without JSON.parse to keep the generator cheap.
+    if (line.startsWith('{"id":') && !line.startsWith('{"id":null')) {
+      const comma = line.indexOf(',');
+      const id = Number(line.slice(6, comma));
+      if (id === 1) {
+        m.en2Size = JSON.parse(line).result?.[2] ?? 4;
+        return;
+      }
+      if (id === 2) return;
+      const sent = m.sentAt.shift();
+      if (sent === undefined || !measuring) return;
+      answered++;
+      latencies.push(performance.now() - sent);
+      if (!line.includes('"result":true')) errors++;
+      return;
+    }
     if (line.includes('"method":"mining.notify"')) {
       const msg = JSON.parse(line);
       m.jobId = msg.params[0];
       m.ntime = msg.params[7];
       m.ready = true;
-      return;
-    }
-    if (line.includes('"method"')) return; // set_difficulty
-    const msg = JSON.parse(line);
-    if (msg.id === 1) {
-      m.en2Size = msg.result?.[2] ?? 4;
-      return;
-    }
-    if (msg.id === 2) return;
-    const sent = m.sentAt.shift();
-    if (sent === undefined) return;
-    if (measuring) {
-      answered++;
-      latencies.push(performance.now() - sent);
-      if (msg.result !== true) errors++;
     }
   };
   const open = () =>
@@ -236,12 +237,14 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
   const start = performance.now();
   const warmupMs = Math.min(2000, opts.duration * 200);
   let markedAt = 0;
+  let clientCpuMark = process.cpuUsage();
   await new Promise<void>((resolve) => {
     const tick = () => {
       const elapsed = performance.now() - start;
       if (!measuring && elapsed >= warmupMs) {
         measuring = true;
         markedAt = performance.now();
+        clientCpuMark = process.cpuUsage();
         child.send({ cmd: 'mark' });
       }
       if (elapsed >= warmupMs + opts.duration * 1000) return resolve();
@@ -261,6 +264,8 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
     tick();
   });
   const windowS = (performance.now() - markedAt) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuMark);
+  const clientCpuPercent = ((clientCpu.user + clientCpu.system) / 1e6 / windowS) * 100;
   await new Promise((r) => setTimeout(r, 500)); // let the last answers arrive
   const stats = await ask<{ connections: number; accepted: number; rejected: number; rejectedByReason: object; rssBytes: number; heapUsedBytes: number; cpuPercent: number }>('stats', 'stats');
   const sorted = Float64Array.from(latencies).sort();
@@ -275,6 +280,7 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
     errors,
     unansweredAtEnd: backlog,
     latencyMs: { p50: +percentile(sorted, 50).toFixed(3), p99: +percentile(sorted, 99).toFixed(3), max: +percentile(sorted, 100).toFixed(3) },
+    loadGeneratorCpuPercent: +clientCpuPercent.toFixed(1),
     server: {
       rssMiB: +(stats.rssBytes / 2 ** 20).toFixed(1),
       heapUsedMiB: +(stats.heapUsedBytes / 2 ** 20).toFixed(1),
@@ -295,6 +301,7 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
         `shares/s validated    ${result.sharesPerSecond} (requested ${result.rateRequested}; ${result.errors} errors, ${result.unansweredAtEnd} unanswered)`,
         `answer latency        p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms`,
         `server                RSS ${result.server.rssMiB} MiB, heap ${result.server.heapUsedMiB} MiB, CPU ${result.server.cpuPercent}% of one core`,
+        `load generator        CPU ${result.loadGeneratorCpuPercent}% of one core (if ~100%, the generator is the limit)`,
       ].join('\n'),
     );
   }

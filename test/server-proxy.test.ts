@@ -306,3 +306,50 @@ describe('upstream changes', () => {
     expect(a.closed || b.closed).toBe(false);
   });
 });
+
+describe('graceful shutdown', () => {
+  async function forwardOne(r: Rig, m: TestMiner): Promise<void> {
+    const poolTarget = targetFor(POOL_DIFF);
+    let nonce = 0;
+    for (;;) {
+      const found = m.find({ startNonce: nonce });
+      nonce = found.nextNonce;
+      expect((await m.submit(found.params)).result).toBe(true);
+      if (found.hashValue <= poolTarget) return;
+    }
+  }
+
+  it('stops accepting miners, waits for the share in flight upstream, then closes sessions', async () => {
+    const r = await setup({ pool: { answerSubmits: false } });
+    const m = await miner(r);
+    await forwardOne(r, m);
+    await waitUntil(() => r.pools[0]!.shares.length === 1, 'share reached the pool');
+    expect(r.server.stats.pendingUpstream).toBe(1);
+    const started = Date.now();
+    const closing = r.server.close(400);
+    // No new miners while draining.
+    await expect(TestMiner.connect(r.port)).rejects.toThrow(/ECONNREFUSED/);
+    // The pool answers late: the wait ends as soon as it does.
+    const conn = r.pools[0]!.openConnections[0]!;
+    const submit = r.pools[0]!.received('mining.submit')[0]!.msg;
+    setTimeout(() => r.pools[0]!.send({ id: submit.id, result: true, error: null }, conn), 100);
+    await closing;
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(90);
+    expect(took).toBeLessThan(400);
+    expect(r.server.stats.upstreamAccepted).toBe(1);
+    await m.waitFor(() => m.closed, 'miner closed');
+  });
+
+  it('gives up on an upstream that never answers after the grace period', async () => {
+    const r = await setup({ pool: { answerSubmits: false } });
+    const m = await miner(r);
+    await forwardOne(r, m);
+    await waitUntil(() => r.server.stats.pendingUpstream === 1, 'share in flight');
+    const started = Date.now();
+    await r.server.close(300);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    await m.waitFor(() => m.closed, 'miner closed');
+  });
+});
+
