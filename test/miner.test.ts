@@ -72,7 +72,12 @@ function expectHonestCounts(miner: Miner): void {
 describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kernel) => {
   it('gets shares accepted by the pool (verified by bitcoinjs-lib) and counts them like the pool does', async () => {
     const pool = await startPool();
-    const miner = await startMiner([pool.url], { kernel, threads: 2 });
+    // Adaptive kernel-call size (the default): starts at 2^20 and follows each thread's measured speed.
+    const miner = await startMiner([pool.url], { kernel, threads: 2, nonceChunk: undefined });
+    const scans: number[] = [];
+    miner.on('scan', (e) => {
+      if (!e.cancelled) scans.push(e.hashed);
+    });
     expect(miner.kernel).toBe(kernel);
     await waitUntil(() => acceptedAtPool(pool) >= 6, 'six accepted shares', 15_000);
     await miner.stop(1000);
@@ -88,6 +93,8 @@ describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kerne
     expect(s.hashrate.total).toBe(s.perThread[0].total + s.perThread[1].total);
     const keys = pool.shares.map((r) => `${r.params[2]}/${r.params[4]}`);
     expect(new Set(keys).size).toBe(keys.length);
+    expect(scans[0]).toBe(1 << 20);
+    expect(scans.every((n) => n >= 1 << 16 && n <= 1 << 24)).toBe(true);
   });
 });
 

@@ -13,7 +13,11 @@ import { PoolManager, type PoolConfig, type PoolManagerOptions, type ShareOutcom
 import { ShareStats, rejectionReason, type ShareCounts } from './share-stats.js';
 import { ExtranonceSpaceExhaustedError, JobWork, checkNonce, submitParamsFor, type Work } from './work.js';
 
-export const DEFAULT_NONCE_CHUNK = 1 << 22;
+/** Without a fixed nonceChunk, each thread sizes its kernel calls to take about this long. */
+export const TARGET_CHUNK_SECONDS = 0.5;
+const MIN_CHUNK = 1 << 16;
+const MAX_CHUNK = 1 << 24;
+const FIRST_CHUNK = 1 << 20;
 
 export interface MinerOptions {
   /** Pools in failover order. */
@@ -27,7 +31,10 @@ export interface MinerOptions {
   versionRolling?: boolean;
   /** Send mining.extranonce.subscribe, so the pool can change extranonce1 without a reconnect (default false). */
   extranonceSubscribe?: boolean;
-  /** Nonces per kernel call: smaller switches jobs sooner, larger has less overhead (default 2^22). */
+  /**
+   * Nonces per kernel call: smaller switches to a non-clean job sooner, larger has less overhead. Default:
+   * adaptive, about 0.5 s of the thread's own hashrate (2^16..2^24).
+   */
   nonceChunk?: number;
   /**
    * After the pool connection is lost, keep hashing the last work this long: shares found meanwhile are queued
@@ -91,7 +98,8 @@ export class Miner extends EventEmitter<MinerEvents> {
   readonly threads: number;
   private readonly log: Logger;
   private readonly pools: PoolManager;
-  private readonly nonceChunk: number;
+  private readonly nonceChunk: number | undefined;
+  private readonly chunks: number[];
   private readonly disconnectedHashMs: number;
   private kernelPool: KernelPool | undefined;
   private readonly meters: HashrateMeter[];
@@ -113,10 +121,11 @@ export class Miner extends EventEmitter<MinerEvents> {
     super();
     this.threads = validateThreads(options.threads ?? availableParallelism());
     this.log = options.logger ?? silentLogger;
-    this.nonceChunk = options.nonceChunk ?? DEFAULT_NONCE_CHUNK;
-    if (!Number.isInteger(this.nonceChunk) || this.nonceChunk < 1 || this.nonceChunk > NONCE_SPACE) {
+    this.nonceChunk = options.nonceChunk;
+    if (this.nonceChunk !== undefined && (!Number.isInteger(this.nonceChunk) || this.nonceChunk < 1 || this.nonceChunk > NONCE_SPACE)) {
       throw new Error(`nonceChunk must be an integer 1..2^32, got ${this.nonceChunk}`);
     }
+    this.chunks = new Array<number>(this.threads).fill(this.nonceChunk ?? FIRST_CHUNK);
     this.disconnectedHashMs = options.disconnectedHashMs ?? 60_000;
     if (!(this.disconnectedHashMs >= 0)) throw new Error(`disconnectedHashMs must be >= 0, got ${this.disconnectedHashMs}`);
     const now = () => performance.now();
@@ -287,10 +296,12 @@ export class Miner extends EventEmitter<MinerEvents> {
   /** Scans all 2^32 nonces of one header in chunks; returns early when the work changes. */
   private async scanWork(a: Assignment, work: Work, slot: number): Promise<void> {
     const kernel = this.kernelPool!;
-    for (let start = 0; start < NONCE_SPACE; start += this.nonceChunk) {
+    for (let start = 0; start < NONCE_SPACE; ) {
       // Checked in the same tick as the scan is dispatched, so a cancel() in between is impossible.
       if (this.current !== a || this.state !== 'running') return;
-      const count = Math.min(this.nonceChunk, NONCE_SPACE - start);
+      const count = Math.min(this.chunks[slot], NONCE_SPACE - start);
+      start += count;
+      const began = performance.now();
       let result;
       try {
         result = await kernel.scan({ header: work.header, target: work.target, startNonce: start, count });
@@ -301,10 +312,20 @@ export class Miner extends EventEmitter<MinerEvents> {
         return;
       }
       this.meters[slot].record(result.hashed);
+      if (!result.cancelled) this.resizeChunk(slot, result.hashed, performance.now() - began);
       this.emit('scan', { slot, jobId: work.jobId, hashed: result.hashed, cancelled: result.cancelled });
       for (const nonce of result.nonces) this.onCandidate(a, work, nonce);
       if (result.cancelled) return;
     }
+  }
+
+  /** Keeps each kernel call near TARGET_CHUNK_SECONDS of this thread's measured speed (unless fixed). */
+  private resizeChunk(slot: number, hashed: number, elapsedMs: number): void {
+    if (this.nonceChunk !== undefined || elapsedMs <= 0 || hashed <= 0) return;
+    const ideal = (hashed / elapsedMs) * 1000 * TARGET_CHUNK_SECONDS;
+    // Move at most 4x per step so one slow call (a busy machine) does not swing it wildly.
+    const next = Math.min(Math.max(ideal, this.chunks[slot] / 4, MIN_CHUNK), this.chunks[slot] * 4, MAX_CHUNK);
+    this.chunks[slot] = Math.max(MIN_CHUNK, Math.round(next / 4096) * 4096);
   }
 
   // ---- shares -------------------------------------------------------------------------------------------------
