@@ -8,7 +8,7 @@ import { DecayingRate, HashrateMeter } from '../src/server/decaying-rate.js';
 import { leHashMeetsTarget, targetToLeBytes } from '../src/server/difficulty.js';
 import { ExtranonceExhaustedError, ExtranoncePrefixAllocator, prefixSizeFor } from '../src/server/extranonce.js';
 import { JobBook } from '../src/server/job-book.js';
-import { checkShare, type ShareCheckContext } from '../src/server/share-check.js';
+import { CoinbaseRootCache, checkShare, type ShareCheckContext } from '../src/server/share-check.js';
 import { sha256Into, sha256dInto, sha256dJs } from '../src/server/sha256-js.js';
 import { Vardiff, roundDifficulty } from '../src/server/vardiff.js';
 import { GENESIS } from './fixtures/blocks.js';
@@ -207,6 +207,27 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
       { version: BLOCK_881423.version, nonce: BLOCK_881423.nonce },
     );
     expect(ref.header.equals(verdict.built.header)).toBe(true);
+  });
+
+  it('a cached coinbase/merkle root gives the same headers as a full rebuild', () => {
+    const cache = new CoinbaseRootCache(2);
+    const book = new JobBook();
+    const first = checkShare(ctx(book, { rootCache: cache }), share);
+    expect(first.ok && first.built.header.toString('hex')).toBe(BLOCK_881423.headerHex);
+    // Same extranonce2, other nonces: served from the cache, checked against a full rebuild without it.
+    for (const nonce of ['00000001', 'ff05fb03', '12345678']) {
+      const cached = checkShare(ctx(book, { rootCache: cache, difficulty: 2 ** -40 }), { ...share, nonce });
+      const full = checkShare(ctx(new JobBook(), { difficulty: 2 ** -40 }), { ...share, nonce });
+      expect(cached.ok && full.ok).toBe(true);
+      if (cached.ok && full.ok) {
+        expect(cached.built.header.equals(full.built.header)).toBe(true);
+        expect(cached.built.hash.equals(full.built.hash)).toBe(true);
+        expect(cached.built.coinbase.equals(full.built.coinbase)).toBe(true);
+      }
+    }
+    // Another extranonce2 is not confused with the cached one.
+    const other = checkShare(ctx(book, { rootCache: cache, difficulty: 2 ** -40 }), { ...share, extranonce2: '0cf1ae' });
+    expect(other.ok && other.built.header.subarray(36, 68).equals(Buffer.from(BLOCK_881423.headerHex, 'hex').subarray(36, 68))).toBe(false);
   });
 
   it('gives each failure its reason', () => {

@@ -2,6 +2,9 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../log.js';
 import { StratumUpstream } from '../upstream/stratum.js';
+import { BitcoindUpstream } from '../upstream/bitcoind.js';
+import { ENV_BITCOIND_URL } from '../upstream/bitcoind-config.js';
+import type { Upstream } from '../upstream/types.js';
 import { ENV_MINER_PASSWORD, ENV_POOL_PASS, SERVE_DEFAULTS, describeServeConfig, resolveServeConfig, type ServeFlags } from './config.js';
 import { StatusHttpServer } from './http.js';
 import { MinerServer } from './miner-server.js';
@@ -12,11 +15,15 @@ export function registerServeCommand(program: Command): void {
   const d = SERVE_DEFAULTS;
   program
     .command('serve')
-    .description('run the miner server: a Stratum v1 proxy that shares one pool connection among many miners')
+    .description('run the miner server: a Stratum v1 proxy that shares one pool connection among many miners, or solo mining through a Bitcoin node')
     .addOption(new Option('--pool <url>', 'upstream pool stratum+tcp://host:port; repeat for failover, in order').argParser(collect))
     .option('--user <name>', 'pool account / worker name used upstream')
     .option('--pass-file <path>', `file holding the pool password (or env ${ENV_POOL_PASS}; default "x")`)
     .option('--pool-pass-file <path>', 'same as --pass-file')
+    .option('--bitcoind <url>', `solo mining: bitcoind RPC http://user:pass@host:8332 (or env ${ENV_BITCOIND_URL}); excludes --pool`)
+    .option('--bitcoind-cookie <file>', "solo mining: the node's .cookie file for RPC auth")
+    .option('--payout <address>', 'solo mining: address the block reward is paid to (P2PKH, P2SH, P2WPKH, P2WSH, P2TR)')
+    .option('--coinbase-tag <text>', 'solo mining: text in the coinbase (default /mesos-miner/)')
     .option('--listen <host:port>', 'where miners connect', d.listen)
     .option('--http <host:port|off>', 'serve /status (JSON) and /metrics (Prometheus) here', d.http)
     .option('--miner-password <secret>', `password miners must send in mining.authorize (or env ${ENV_MINER_PASSWORD})`)
@@ -42,7 +49,17 @@ export function registerServeCommand(program: Command): void {
       }
       const log = createLogger({ format: config.logFormat, level: config.logLevel, name: 'serve' });
       log.info({ config: describeServeConfig(config) }, 'starting miner server');
-      const upstream = new StratumUpstream({ pools: config.pools, maxConnections: config.upstreamConnections, logger: log });
+      const upstream: Upstream = config.solo
+        ? new BitcoindUpstream({
+            ...config.solo,
+            logger: log,
+            onFatal: (err) => {
+              log.error({ err: err.message }, 'solo mining cannot continue');
+              log.flush?.();
+              process.exit(1);
+            },
+          })
+        : new StratumUpstream({ pools: config.pools, maxConnections: config.upstreamConnections, logger: log });
       const server = new MinerServer({
         upstream,
         host: config.listen.host,
@@ -74,7 +91,13 @@ export function registerServeCommand(program: Command): void {
         await server.close(0);
         command.error(`error: ${(err as Error).message}`, { exitCode: 1 });
       }
-      await upstream.start();
+      try {
+        await upstream.start();
+      } catch (err) {
+        await server.close(0);
+        await http?.close();
+        command.error(`error: ${(err as Error).message}`, { exitCode: 1 });
+      }
 
       let stopping = false;
       const shutdown = async (signal: string) => {

@@ -4,13 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { parseLogFormat, type LogFormat } from '../log.js';
 import { parsePoolUrl } from '../stratum/pool-url.js';
+import { describeSoloConfig, resolveSoloConfig, type SoloConfig, type SoloFlags } from '../upstream/bitcoind-config.js';
 import { SERVER_DEFAULTS } from './miner-server.js';
 
 export const ENV_POOL_PASS = 'MESOS_MINER_POOL_PASS';
 export const ENV_MINER_PASSWORD = 'MESOS_MINER_MINER_PASSWORD';
 
 /** The raw option values as commander hands them over (strings, a list for --pool). */
-export interface ServeFlags {
+export interface ServeFlags extends SoloFlags {
   pool?: string[];
   user?: string;
   passFile?: string;
@@ -39,6 +40,8 @@ export interface HostPort {
 
 export interface ServeConfig {
   pools: { url: string; user: string; password: string }[];
+  /** Solo mining through a Bitcoin node instead of pools (null in proxy mode). */
+  solo: SoloConfig | null;
   listen: HostPort;
   http: HostPort | null;
   minerPassword: string | undefined;
@@ -112,10 +115,11 @@ export function resolveServeConfig(
   read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): ServeConfig {
   const urls = flags.pool ?? [];
-  if (urls.length === 0) throw new Error('at least one --pool stratum+tcp://host:port is required');
+  const solo = resolveSoloConfig(flags, urls.length, env);
+  if (urls.length === 0 && !solo) throw new Error('at least one --pool stratum+tcp://host:port (or --bitcoind and --payout for solo mining) is required');
   const parsed = urls.map((u) => parsePoolUrl(u));
   const user = flags.user?.trim();
-  if (!user) throw new Error('--user is required with --pool (the pool account, e.g. wallet.worker)');
+  if (!user && !solo) throw new Error('--user is required with --pool (the pool account, e.g. wallet.worker)');
   const poolPassword = flags.passFile ? readSecretFile('--pass-file', flags.passFile, read) : env[ENV_POOL_PASS] || 'x';
 
   let minerPassword: string | undefined;
@@ -131,7 +135,8 @@ export function resolveServeConfig(
   const startRaw = parsePositive('--start-diff', flags.startDiff ?? d.startDiff);
   const httpText = flags.http ?? d.http;
   return {
-    pools: parsed.map((p) => ({ url: p.url, user, password: poolPassword })),
+    pools: parsed.map((p) => ({ url: p.url, user: user ?? '', password: poolPassword })),
+    solo,
     listen: parseHostPort('--listen', flags.listen ?? d.listen),
     http: httpText === 'off' || httpText === '' ? null : parseHostPort('--http', httpText),
     minerPassword,
@@ -155,6 +160,7 @@ export function describeServeConfig(c: ServeConfig): Record<string, unknown> {
   return {
     ...c,
     pools: c.pools.map((p) => ({ url: p.url, user: p.user, password: '***' })),
+    solo: c.solo ? describeSoloConfig(c.solo) : null,
     minerPassword: c.minerPassword === undefined ? 'none' : '***',
   };
 }

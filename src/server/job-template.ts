@@ -3,8 +3,13 @@
 import { stratumPrevHashToInternal } from '../bitcoin/header.js';
 import { hexToBytes } from '../bitcoin/hex.js';
 import type { StratumJobFields } from '../upstream/types.js';
-
 import { sha256dInto, sha256dJs } from './sha256-js.js';
+
+/** The extranonce-dependent half of a share: its coinbase and the merkle root it leads to. */
+export interface CoinbaseRoot {
+  coinbase: Buffer;
+  merkleRoot: Buffer;
+}
 
 export interface BuiltShare {
   coinbase: Buffer;
@@ -34,18 +39,14 @@ export class JobTemplate {
     this.nbitsLe.writeUInt32LE(hexToBytes(job.nbits, `job ${job.jobId} nbits`, 4).readUInt32BE(0));
   }
 
-  /**
-   * Rebuilds coinbase, header and block hash for a share. `extranonce1` and `extranonce2` are raw bytes as the
-   * miner used them; `version` is the final header version (rolled bits already applied), ntime/nonce uint32.
-   */
-  build(extranonce1: Buffer, extranonce2: Buffer, ntime: number, nonce: number, version: number): BuiltShare {
+  /** coinbase = coinb1 || extranonce1 || extranonce2 || coinb2, and the merkle root through the branch. */
+  coinbaseRoot(extranonce1: Buffer, extranonce2: Buffer): CoinbaseRoot {
     const c1 = this.coinb1.length;
     const coinbase = Buffer.allocUnsafe(c1 + extranonce1.length + extranonce2.length + this.coinb2.length);
     this.coinb1.copy(coinbase, 0);
     extranonce1.copy(coinbase, c1);
     extranonce2.copy(coinbase, c1 + extranonce1.length);
     this.coinb2.copy(coinbase, c1 + extranonce1.length + extranonce2.length);
-
     // The merkle fold runs in place: pair = root || branch, root written back into pair[0..32).
     const pair = Buffer.allocUnsafe(64);
     sha256dInto(coinbase, 0, coinbase.length, pair, 0);
@@ -53,14 +54,27 @@ export class JobTemplate {
       branch.copy(pair, 32);
       sha256dInto(pair, 0, 64, pair, 0);
     }
+    return { coinbase, merkleRoot: pair.subarray(0, 32) };
+  }
 
+  /** The 80-byte header and its sha256d for a merkle root; `version` already has rolled bits applied. */
+  header(merkleRoot: Buffer, ntime: number, nonce: number, version: number): { header: Buffer; hash: Buffer } {
     const header = Buffer.allocUnsafe(80);
     header.writeUInt32LE(version >>> 0, 0);
     this.prevhashLe.copy(header, 4);
-    pair.copy(header, 36, 0, 32);
+    merkleRoot.copy(header, 36, 0, 32);
     header.writeUInt32LE(ntime >>> 0, 68);
     this.nbitsLe.copy(header, 72);
     header.writeUInt32LE(nonce >>> 0, 76);
-    return { coinbase, header, hash: sha256dJs(header) };
+    return { header, hash: sha256dJs(header) };
+  }
+
+  /**
+   * Rebuilds coinbase, header and block hash for a share. `extranonce1` and `extranonce2` are raw bytes as the
+   * miner used them; `version` is the final header version (rolled bits already applied), ntime/nonce uint32.
+   */
+  build(extranonce1: Buffer, extranonce2: Buffer, ntime: number, nonce: number, version: number): BuiltShare {
+    const { coinbase, merkleRoot } = this.coinbaseRoot(extranonce1, extranonce2);
+    return { coinbase, ...this.header(merkleRoot, ntime, nonce, version) };
   }
 }

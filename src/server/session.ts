@@ -7,7 +7,7 @@ import { RpcErrorCode, StratumErrorCode, StratumProtocolError, stratumError } fr
 import { formatMask, parseDifficulty, parseSubmitParams, type Share } from '../stratum/messages.js';
 import { HashrateMeter, type HashrateWindow } from './decaying-rate.js';
 import type { ServerJob } from './job-book.js';
-import { REJECT_CODES, checkShare, reject, type ShareRejectReason, type ShareVerdict } from './share-check.js';
+import { CoinbaseRootCache, REJECT_CODES, checkShare, reject, type ShareRejectReason, type ShareVerdict } from './share-check.js';
 import { Vardiff, type VardiffOptions } from './vardiff.js';
 
 /** The part of the server a session needs. */
@@ -72,6 +72,8 @@ export class Session {
   readonly hashrate: HashrateMeter;
   private readonly vardiff: Vardiff;
   private readonly announced = new Map<string, AnnouncedJob>();
+  /** Keyed by server job id + extranonce2; valid only for the current extranonce1 (cleared on re-assign). */
+  private readonly rootCache = new CoinbaseRootCache();
   private aliasCounter = 0;
   private tokens: number;
   private lastRefill = Date.now();
@@ -183,6 +185,7 @@ export class Session {
     this.slot = slot;
     this.extranonce1Bytes = Buffer.from(slot.extranonce1, 'hex');
     this.announced.clear();
+    this.rootCache.clear();
     if (!this.extranonceSubscribed) {
       this.send({ id: null, method: 'client.reconnect', params: [] });
       this.close('upstream extranonce changed and the miner did not subscribe to extranonce changes');
@@ -392,6 +395,7 @@ export class Session {
           extranonce2Size: this.slot.extranonce2Size,
           versionMask: this.versionMask,
           now,
+          rootCache: this.rootCache,
         },
         share,
       );

@@ -24,18 +24,26 @@ function compress(data: Uint8Array, off: number): void {
     const j = off + i * 4;
     W[i] = (data[j]! << 24) | (data[j + 1]! << 16) | (data[j + 2]! << 8) | data[j + 3]!;
   }
+  expand(W);
+  rounds(W);
+}
+
+function expand(w: Int32Array): void {
   for (let i = 16; i < 64; i++) {
-    const x = W[i - 15]!;
-    const y = W[i - 2]!;
+    const x = w[i - 15]!;
+    const y = w[i - 2]!;
     const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
+    w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
   }
+}
+
+function rounds(w: Int32Array): void {
   let a = H[0]!, b = H[1]!, c = H[2]!, d = H[3]!, e = H[4]!, f = H[5]!, g = H[6]!, h = H[7]!;
   for (let i = 0; i < 64; i++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const ch = (e & f) ^ (~e & g);
-    const t1 = (h + S1 + ch + K[i]! + W[i]!) | 0;
+    const t1 = (h + S1 + ch + K[i]! + w[i]!) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const maj = (a & b) ^ (a & c) ^ (b & c);
     const t2 = (S0 + maj) | 0;
@@ -58,6 +66,38 @@ function compress(data: Uint8Array, off: number): void {
   H[7] = (H[7]! + h) | 0;
 }
 
+/** The padding block of a 64-byte message never changes: its message schedule is computed once. */
+const PAD64 = new Int32Array(64);
+PAD64[0] = 0x80000000 | 0;
+PAD64[15] = 512;
+expand(PAD64);
+
+function writeState(out: Uint8Array, outOff: number): void {
+  for (let i = 0; i < 8; i++) {
+    const v = H[i]!;
+    const o = outOff + i * 4;
+    out[o] = v >>> 24;
+    out[o + 1] = (v >>> 16) & 0xff;
+    out[o + 2] = (v >>> 8) & 0xff;
+    out[o + 3] = v & 0xff;
+  }
+}
+
+/** SHA-256 of exactly 32 bytes (the second hash of sha256d): one block, padding written straight into W. */
+function sha256Of32(data: Uint8Array, out: Uint8Array, outOff: number): void {
+  H.set(IV);
+  for (let i = 0; i < 8; i++) {
+    const j = i * 4;
+    W[i] = (data[j]! << 24) | (data[j + 1]! << 16) | (data[j + 2]! << 8) | data[j + 3]!;
+  }
+  W[8] = 0x80000000 | 0;
+  for (let i = 9; i < 15; i++) W[i] = 0;
+  W[15] = 256;
+  expand(W);
+  rounds(W);
+  writeState(out, outOff);
+}
+
 /** SHA-256 of data[off, off+len) written to out[outOff, outOff+32). */
 export function sha256Into(data: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
   H.set(IV);
@@ -66,6 +106,11 @@ export function sha256Into(data: Uint8Array, off: number, len: number, out: Uint
   while (end - p >= 64) {
     compress(data, p);
     p += 64;
+  }
+  if (len === 64) {
+    rounds(PAD64);
+    writeState(out, outOff);
+    return;
   }
   const rest = end - p;
   const blocks = rest + 9 > 64 ? 2 : 1;
@@ -82,20 +127,13 @@ export function sha256Into(data: Uint8Array, off: number, len: number, out: Uint
   tail[lenOff + 7] = bits & 0xff;
   compress(tail, 0);
   if (blocks === 2) compress(tail, 64);
-  for (let i = 0; i < 8; i++) {
-    const v = H[i]!;
-    const o = outOff + i * 4;
-    out[o] = v >>> 24;
-    out[o + 1] = (v >>> 16) & 0xff;
-    out[o + 2] = (v >>> 8) & 0xff;
-    out[o + 3] = v & 0xff;
-  }
+  writeState(out, outOff);
 }
 
 /** SHA-256d (Bitcoin's double SHA-256) of data[off, off+len) into out[outOff, outOff+32). */
 export function sha256dInto(data: Uint8Array, off: number, len: number, out: Uint8Array, outOff: number): void {
   sha256Into(data, off, len, inner, 0);
-  sha256Into(inner, 0, 32, out, outOff);
+  sha256Of32(inner, out, outOff);
 }
 
 export function sha256dJs(data: Uint8Array): Buffer {

@@ -4,7 +4,7 @@ import type { Share } from '../stratum/messages.js';
 import { leHashMeetsTarget } from './difficulty.js';
 import type { ServerJob } from './job-book.js';
 import { shareTargetLe } from './job-book.js';
-import type { BuiltShare } from './job-template.js';
+import type { BuiltShare, CoinbaseRoot } from './job-template.js';
 
 /** Why a share was refused; also the label of the rejected-shares counters. */
 export type ShareRejectReason =
@@ -67,6 +67,30 @@ export interface ShareCheckContext {
   versionMask: number;
   /** Current time in ms. */
   now: number;
+  /**
+   * The session's recent (job, extranonce2) -> coinbase and merkle root results. Miners keep one extranonce2 for
+   * many nonces (one per thread), so most shares then cost only the header hash.
+   */
+  rootCache?: CoinbaseRootCache;
+}
+
+/** A small LRU of coinbase/merkle-root results, keyed by server job id and extranonce2 hex. */
+export class CoinbaseRootCache {
+  private readonly entries = new Map<string, CoinbaseRoot>();
+  constructor(private readonly capacity = 16) {}
+
+  get(key: string): CoinbaseRoot | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: CoinbaseRoot): void {
+    this.entries.set(key, value);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /** Header time may run ahead of the job's by the time since the job arrived plus Bitcoin's 2-hour rule. */
@@ -104,8 +128,16 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
   const key = `${ctx.extranonce1Hex}:${share.extranonce2}:${share.ntime}:${share.nonce}:${version}`;
   if (job.seen.has(key)) return reject('duplicate', 'Duplicate share');
 
-  const extranonce2 = Buffer.from(share.extranonce2, 'hex');
-  const built = job.template.build(ctx.extranonce1, extranonce2, ntime, parseInt(share.nonce, 16) >>> 0, version);
+  const cacheKey = `${job.id}:${share.extranonce2}`;
+  let cr = ctx.rootCache?.get(cacheKey);
+  if (!cr) {
+    cr = job.template.coinbaseRoot(ctx.extranonce1, Buffer.from(share.extranonce2, 'hex'));
+    ctx.rootCache?.set(cacheKey, cr);
+  }
+  const built: BuiltShare = {
+    coinbase: cr.coinbase,
+    ...job.template.header(cr.merkleRoot, ntime, parseInt(share.nonce, 16) >>> 0, version),
+  };
   if (!leHashMeetsTarget(built.hash, shareTargetLe(ctx.difficulty))) {
     return reject('low-difficulty', `Low difficulty share (session difficulty ${ctx.difficulty})`);
   }
