@@ -64,10 +64,10 @@ async function setup(opts: { node?: FakeBitcoindOptions; upstream?: Partial<Bitc
   return rig;
 }
 
-async function miner(r: Rig): Promise<TestMiner> {
+async function miner(r: Rig, opts: { versionMask?: number } = {}): Promise<TestMiner> {
   const m = await TestMiner.connect(r.port);
   r.miners.push(m);
-  await m.handshake('solo.worker', 'x');
+  await m.handshake('solo.worker', 'x', opts);
   return m;
 }
 
@@ -223,6 +223,20 @@ describe('solo mining end to end', () => {
     expect(r.node.submitted[0]!.result).toBeNull();
     const cb = Block.fromHex(r.node.submitted[0]!.hex).transactions![0]!;
     expect(cb.outs[0]!.value).toBe(BigInt(REAL.coinbaseValue - 1000));
+  });
+
+  it('a version-rolling miner (BIP 310) finds a block with rolled version bits', async () => {
+    const r = await setup();
+    const m = await miner(r, { versionMask: 0x1fffe000 });
+    expect(m.versionMask).toBe(0x1fffe000);
+    const share = m.find({ target: REGTEST_TARGET, versionBits: 0x0abc0000, maxTries: 200 });
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
+    expect(r.node.submitted[0]!.result).toBeNull();
+    const block = Block.fromHex(r.node.submitted[0]!.hex);
+    expect(block.version >>> 0).toBe((0x20000000 | 0x0abc0000) >>> 0);
+    expect(block.checkProofOfWork()).toBe(true);
+    expect(block.checkTxRoots()).toBe(true);
   });
 
   it('without long polling, getbestblockhash polls find the new tip', async () => {

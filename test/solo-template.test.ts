@@ -146,6 +146,12 @@ describe('buildSoloWork', () => {
     const otherBits = Buffer.from(header);
     otherBits.writeUInt32LE(0x207fffff, 72);
     expect(() => verifySolution(work, otherBits, coinbase, extranonce)).toThrow(/bits are not the template bits/);
+    const rolledInMask = Buffer.from(header);
+    rolledInMask.writeUInt32LE((template.version | 0x00400000) >>> 0, 0);
+    expect(() => verifySolution(work, rolledInMask, coinbase, extranonce)).toThrow(/high-hash/); // allowed bits: only PoW fails
+    const rolledOutside = Buffer.from(header);
+    rolledOutside.writeUInt32LE((template.version | 0x00000004) >>> 0, 0);
+    expect(() => verifySolution(work, rolledOutside, coinbase, extranonce)).toThrow(/outside the version-rolling mask/);
     // The block it would make is still well-formed: bitcoinjs-lib agrees on both roots.
     const block = Block.fromBuffer(assembleSoloBlock(work, header, coinbase));
     expect(block.checkTxRoots()).toBe(true);

@@ -240,6 +240,10 @@ export function verifySolution(work: SoloWork, header: Uint8Array, coinbase: Uin
   const root = merkleRootFromBranch(sha256d(expected), work.fields.merkleBranch.map((b) => Buffer.from(b, 'hex')));
   if (!h.subarray(36, 68).equals(root)) throw new Error('header merkle root does not match the coinbase and transactions');
   if (h.readUInt32LE(72) !== work.template.bits) throw new Error('header bits are not the template bits');
+  const keep = ~work.versionMask >>> 0;
+  if (((h.readUInt32LE(0) & keep) >>> 0) !== ((work.template.version & keep) >>> 0)) {
+    throw new Error('header version differs from the template outside the version-rolling mask');
+  }
   const hash = sha256d(h);
   const value = BigInt('0x' + reversed(hash).toString('hex'));
   if (value > work.target) throw new Error('high-hash: the share does not meet the network target');
