@@ -74,10 +74,8 @@ describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kerne
     const pool = await startPool();
     // Adaptive kernel-call size (the default): starts at 2^20 and follows each thread's measured speed.
     const miner = await startMiner([pool.url], { kernel, threads: 2, nonceChunk: undefined });
-    const scans: number[] = [];
-    miner.on('scan', (e) => {
-      if (!e.cancelled) scans.push(e.hashed);
-    });
+    const scans: { extranonce2: string; startNonce: number; count: number; hashed: number; cancelled: boolean }[] = [];
+    miner.on('scan', (e) => scans.push(e));
     expect(miner.kernel).toBe(kernel);
     await waitUntil(() => acceptedAtPool(pool) >= 6, 'six accepted shares', 15_000);
     await miner.stop(1000);
@@ -93,8 +91,19 @@ describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kerne
     expect(s.hashrate.total).toBe(s.perThread[0].total + s.perThread[1].total);
     const keys = pool.shares.map((r) => `${r.params[2]}/${r.params[4]}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(scans[0]).toBe(1 << 20);
-    expect(scans.every((n) => n >= 1 << 16 && n <= 1 << 24)).toBe(true);
+    expect(scans[0].count).toBe(1 << 20);
+    expect(scans.every((e) => e.count >= 1 << 16 && e.count <= 1 << 24)).toBe(true);
+    expect(new Set(scans.map((e) => e.count)).size).toBeGreaterThan(1);
+    // Each header's nonces are scanned from 0 in back-to-back ranges: no overlap, no gap, whatever the call size.
+    const byHeader = new Map<string, typeof scans>();
+    for (const e of scans) byHeader.set(e.extranonce2, [...(byHeader.get(e.extranonce2) ?? []), e]);
+    for (const list of byHeader.values()) {
+      let next = 0;
+      for (const e of list) {
+        expect(e.startNonce).toBe(next);
+        next = e.startNonce + e.count;
+      }
+    }
   });
 });
 

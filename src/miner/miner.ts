@@ -75,7 +75,7 @@ export interface MinerEvents {
   /** New work is being hashed. */
   job: [{ jobId: string; clean: boolean; difficulty: number; url: string; extranonce1: string }];
   /** A kernel call finished (cancelled: stopped early by a clean job or stop()). */
-  scan: [{ slot: number; jobId: string; hashed: number; cancelled: boolean }];
+  scan: [{ slot: number; jobId: string; extranonce2: string; startNonce: number; count: number; hashed: number; cancelled: boolean }];
   /** A share goes to the pool manager (it may still call it stale, or queue it while disconnected). */
   submit: [{ jobId: string; share: Share; difficulty: number }];
   /** The final outcome of a submitted share. */
@@ -299,12 +299,15 @@ export class Miner extends EventEmitter<MinerEvents> {
     for (let start = 0; start < NONCE_SPACE; ) {
       // Checked in the same tick as the scan is dispatched, so a cancel() in between is impossible.
       if (this.current !== a || this.state !== 'running') return;
-      const count = Math.min(this.chunks[slot], NONCE_SPACE - start);
+      const from = start;
+      const count = Math.min(this.chunks[slot], NONCE_SPACE - from);
       start += count;
+      // The event below reports this very request, so tests see exactly what the kernel was asked to scan.
+      const req = { header: work.header, target: work.target, startNonce: from, count };
       const began = performance.now();
       let result;
       try {
-        result = await kernel.scan({ header: work.header, target: work.target, startNonce: start, count });
+        result = await kernel.scan(req);
       } catch (err) {
         if (this.state !== 'running') return;
         this.log.error({ slot, err: (err as Error).message }, 'miner: kernel scan failed; retrying in 1 s');
@@ -313,7 +316,7 @@ export class Miner extends EventEmitter<MinerEvents> {
       }
       this.meters[slot].record(result.hashed);
       if (!result.cancelled) this.resizeChunk(slot, result.hashed, performance.now() - began);
-      this.emit('scan', { slot, jobId: work.jobId, hashed: result.hashed, cancelled: result.cancelled });
+      this.emit('scan', { slot, jobId: work.jobId, extranonce2: work.extranonce2Hex, startNonce: req.startNonce, count: req.count, hashed: result.hashed, cancelled: result.cancelled });
       for (const nonce of result.nonces) this.onCandidate(a, work, nonce);
       if (result.cancelled) return;
     }
