@@ -141,7 +141,7 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runLoad(opts: { connections: number; rate: number; duration: number; json: boolean }): Promise<void> {
+async function runLoad(opts: { connections: number; rate: number; duration: number; json: boolean; fresh: boolean }): Promise<void> {
   const log = (s: string) => {
     if (!opts.json) process.stderr.write(s + '\n');
   };
@@ -252,9 +252,10 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
       for (let k = 0; k < due; k++) {
         const m = miners[cursor++ % miners.length]!;
         if (!m.ready) continue;
-        // A new extranonce2 for every share (worst case: a new coinbase and merkle fold each time).
-        const nonce = (m.nonce >>> 0).toString(16).padStart(8, '0');
-        const en2 = (m.en2++ >>> 0).toString(16).padStart(m.en2Size * 2, '0').slice(-m.en2Size * 2);
+        // fresh: a new extranonce2 for every share (worst case: a new coinbase and merkle fold each time);
+        // reuse: one extranonce2 per miner and a new nonce each time (a CPU miner thread's pattern).
+        const nonce = (opts.fresh ? m.nonce : m.nonce++ >>> 0).toString(16).padStart(8, '0');
+        const en2 = ((opts.fresh ? m.en2++ : m.en2) >>> 0).toString(16).padStart(m.en2Size * 2, '0').slice(-m.en2Size * 2);
         m.sentAt.push(performance.now());
         m.socket.write(`{"id":${id++},"method":"mining.submit","params":["bench","${m.jobId}","${en2}","${m.ntime}","${nonce}"]}\n`);
       }
@@ -274,6 +275,7 @@ async function runLoad(opts: { connections: number; rate: number; duration: numb
     connectionsRequested: opts.connections,
     connectionsHeld: stats.connections,
     rateRequested: opts.rate,
+    extranonce2: opts.fresh ? 'fresh' : 'reuse',
     durationSeconds: Number(windowS.toFixed(2)),
     sharesAnswered: answered,
     sharesPerSecond: Math.round(answered / windowS),
@@ -315,9 +317,10 @@ const program = new Command()
   .option('--connections <n>', 'simulated miners', '1000')
   .option('--rate <n>', 'total shares per second', '5000')
   .option('--duration <s>', 'measured seconds (after a short warm-up)', '10')
+  .option('--extranonce2 <mode>', 'fresh: new extranonce2 per share (worst case); reuse: new nonce per share', 'fresh')
   .option('--json', 'print one JSON document')
   .addOption(new (await import('commander')).Option('--role <role>').hideHelp().default('load'))
-  .action(async (o: { connections: string; rate: string; duration: string; json?: boolean; role: string }) => {
+  .action(async (o: { connections: string; rate: string; duration: string; json?: boolean; role: string; extranonce2: string }) => {
     if (o.role === 'server') return runServer();
     const num = (flag: string, v: string, max: number) => {
       const n = Number(v);
@@ -329,6 +332,10 @@ const program = new Command()
       rate: num('--rate', o.rate, 1_000_000),
       duration: num('--duration', o.duration, 3600),
       json: o.json === true,
+      fresh: (() => {
+        if (o.extranonce2 !== 'fresh' && o.extranonce2 !== 'reuse') throw new Error(`--extranonce2 must be fresh or reuse, got '${o.extranonce2}'`);
+        return o.extranonce2 === 'fresh';
+      })(),
     });
   });
 try {

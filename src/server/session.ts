@@ -289,11 +289,12 @@ export class Session {
     this.host.assignSlot(this).then(
       (slot) => {
         this.subscribing = false;
+        this.slot = slot;
         if (this.closed) {
+          // Closed while waiting for a prefix: give it back at once.
           this.host.releaseSlot(this);
           return;
         }
-        this.slot = slot;
         this.extranonce1Bytes = Buffer.from(slot.extranonce1, 'hex');
         this.subscribed = true;
         const subId = this.id.toString(16);
