@@ -112,6 +112,10 @@ export class Framework implements Launcher {
   private readonly launchReconcileSentAt = new Map<string, number>();
   private readonly killSentAt = new Map<string, number>();
   private stopped = false;
+  /** Offers received and not yet accepted or declined, and those of them the master has rescinded. */
+  private readonly heldOffers = new Set<string>();
+  private readonly rescinded = new Set<string>();
+  private lastDecline: Promise<void> = Promise.resolve();
   private readonly listeners: Array<[string, (...args: never[]) => void]> = [];
 
   constructor(
@@ -135,11 +139,21 @@ export class Framework implements Launcher {
     this.log.info({ frameworkId: this.frameworkId, tasks: state.tasks.length, stateFile: this.stateFile.path }, 'framework starting');
 
     this.listen('subscribed', (s: Subscribed) => this.enqueue('subscribed', () => this.onSubscribed(s)));
-    this.listen('offers', (offers: Offer[]) => this.enqueue('offers', () => this.onOffers(offers)));
+    this.listen('offers', (offers: Offer[]) => {
+      for (const o of offers) this.heldOffers.add(o.id.value);
+      this.enqueue('offers', () => this.onOffers(offers));
+    });
     this.listen('update', (status: TaskStatus) => this.enqueue('update', () => this.onUpdate(status)));
-    this.listen('rescind', (offerId: { value: string }) => this.log.info({ offerId: offerId.value }, 'offer rescinded'));
+    // Recorded at once, not queued: onOffers checks it after saving intents, just before ACCEPT.
+    this.listen('rescind', (offerId: { value: string }) => {
+      this.log.info({ offerId: offerId.value }, 'offer rescinded');
+      if (this.heldOffers.has(offerId.value)) this.rescinded.add(offerId.value);
+    });
     this.listen('disconnected', (reason: string) => {
       this.subscribed = false;
+      // Offers do not survive a lost subscription.
+      this.heldOffers.clear();
+      this.rescinded.clear();
       this.log.warn({ reason }, 'disconnected from master; the client resubscribes');
     });
     this.listen('framework_removed', (message: string) => this.enqueue('framework_removed', () => this.onFrameworkRemoved(message)));
@@ -173,6 +187,18 @@ export class Framework implements Launcher {
     await this.client.stop();
   }
 
+  /** Running tasks by role, without copying the task list (cheap enough to poll). */
+  runningCounts(): { servers: number; miners: number } {
+    let servers = 0;
+    let miners = 0;
+    for (const t of this.store.values()) {
+      if (t.state !== 'TASK_RUNNING') continue;
+      if (t.role === 'server') servers++;
+      else miners++;
+    }
+    return { servers, miners };
+  }
+
   status(): FrameworkStatus {
     const server = this.currentServer();
     return {
@@ -180,10 +206,7 @@ export class Framework implements Launcher {
       subscribed: this.subscribed,
       suppressed: this.suppressed,
       desired: { servers: 1, miners: this.config.miners },
-      running: {
-        servers: this.store.all().filter((t) => t.role === 'server' && t.state === 'TASK_RUNNING').length,
-        miners: this.store.all().filter((t) => t.role === 'miner' && t.state === 'TASK_RUNNING').length,
-      },
+      running: this.runningCounts(),
       ...(server ? {
         server: {
           taskId: server.taskId, host: server.hostname, stratumPort: server.ports!.stratum, httpPort: server.ports!.http,
@@ -217,8 +240,9 @@ export class Framework implements Launcher {
     });
   }
 
-  private async persist(): Promise<void> {
-    await this.stateFile.save({ version: 1, ...(this.frameworkId ? { frameworkId: this.frameworkId } : {}), tasks: this.store.toJSON() });
+  /** The state is built when the write happens, so a burst of saves serialises the task list once per write. */
+  private persist(): Promise<void> {
+    return this.stateFile.save(() => ({ version: 1, ...(this.frameworkId ? { frameworkId: this.frameworkId } : {}), tasks: this.store.toJSON() }));
   }
 
   // ---- subscription ----
@@ -239,8 +263,8 @@ export class Framework implements Launcher {
     const now = this.now();
     this.reconcile = { pending: new Set(this.store.all().map((t) => t.taskId)), attempt: 0, nextAt: now };
     this.nextImplicitReconcileAt = now + this.config.reconcileIntervalMs;
-    await this.sendExplicitReconcile(now);
-    await this.adjustOfferInterest(now);
+    this.sendExplicitReconcile(now);
+    this.adjustOfferInterest(now);
   }
 
   private async onFrameworkRemoved(message: string): Promise<void> {
@@ -252,7 +276,7 @@ export class Framework implements Launcher {
     await this.persist();
   }
 
-  private async sendExplicitReconcile(now: number): Promise<void> {
+  private sendExplicitReconcile(now: number): void {
     const pending = this.reconcile.pending;
     for (const id of [...pending]) if (!this.store.get(id)) pending.delete(id);
     if (pending.size === 0) return;
@@ -260,17 +284,24 @@ export class Framework implements Launcher {
     this.reconcile.attempt += 1;
     this.reconcile.nextAt = now + backoffDelay(this.reconcile.attempt, this.config.reconcileBackoff);
     this.log.info({ tasks: tasks.length, attempt: this.reconcile.attempt }, 'explicit reconciliation');
-    await this.call('reconcile', () => this.client.reconcile(tasks));
+    this.send('reconcile', () => this.client.reconcile(tasks));
   }
 
   // ---- offers ----
 
   /** The running server the miners should point at: the one most live miners already use, else the newest. */
   private currentServer(): TaskRecord | undefined {
-    const running = this.store.all().filter((t) => t.role === 'server' && t.state === 'TASK_RUNNING' && !t.killRequested && t.ports);
-    if (running.length <= 1) return running[0];
-    const users = (s: TaskRecord) => this.store.active('miner').filter((m) => m.server === endpointKey(this.endpointOf(s))).length;
-    return running.sort((a, b) => users(b) - users(a) || b.launchedAt - a.launchedAt)[0];
+    let best: TaskRecord | undefined;
+    let bestUsers = -1;
+    for (const s of this.store.servers()) {
+      if (s.state !== 'TASK_RUNNING' || s.killRequested || !s.ports) continue;
+      const users = this.store.activeMinersFor(endpointKey(this.endpointOf(s)));
+      if (users > bestUsers || (users === bestUsers && s.launchedAt > best!.launchedAt)) {
+        best = s;
+        bestUsers = users;
+      }
+    }
+    return best;
   }
 
   private endpointOf(server: TaskRecord): ServerEndpoint {
@@ -278,23 +309,19 @@ export class Framework implements Launcher {
   }
 
   private demand(now: number): PlacementRequest & { blocked: boolean } {
-    const servers = this.store.active('server');
-    const serverMissing = servers.length === 0;
+    const serverMissing = this.store.activeCount('server') === 0;
     const needServer = serverMissing && this.backoff.server.waitMs(now) === 0;
     const current = this.currentServer();
     const endpoint = current ? endpointKey(this.endpointOf(current)) : undefined;
-    const miners = this.store.active('miner').filter((m) => m.server === endpoint);
-    const minersMissing = endpoint ? Math.max(0, this.config.miners - miners.length) : this.config.miners;
+    const minersMissing = endpoint ? Math.max(0, this.config.miners - this.store.activeMinersFor(endpoint)) : this.config.miners;
     const minersWanted = endpoint && this.backoff.miner.waitMs(now) === 0 ? minersMissing : 0;
-    const minersOnAgent = new Map<string, number>();
-    for (const m of this.store.active('miner')) minersOnAgent.set(m.agentId, (minersOnAgent.get(m.agentId) ?? 0) + 1);
     return {
       needServer,
       minersWanted,
       server: this.config.server,
       miner: this.config.miner,
       maxMinersPerAgent: this.config.maxMinersPerAgent,
-      minersOnAgent,
+      minersOnAgent: this.store.activeMinersOnAgents(),
       // Something is missing but cannot be launched yet (server starting, relaunch backoff).
       blocked: (serverMissing && !needServer) || (minersMissing > 0 && minersWanted === 0),
     };
@@ -310,15 +337,16 @@ export class Framework implements Launcher {
     return names;
   }
 
-  private async onOffers(offers: Offer[]): Promise<void> {
+  private async onOffers(received: Offer[]): Promise<void> {
     const now = this.now();
+    const offers = this.dropRescinded(received);
     if (this.stopped || !this.subscribed) {
-      await this.declineAll(offers, now);
+      this.declineAll(offers);
       return;
     }
     const request = this.demand(now);
     const result = planOffers(offers, request);
-    const launches: Array<{ offer: Offer; tasks: TaskInfo[] }> = [];
+    let launches: Array<{ offer: Offer; tasks: TaskInfo[] }> = [];
     const server = this.currentServer();
     const workers = this.nextWorkerNames(result.launches.reduce((n, l) => n + l.tasks.filter((t) => t.role === 'miner').length, 0));
     for (const plan of result.launches) {
@@ -352,26 +380,60 @@ export class Framework implements Launcher {
     }
     // Intents are on disk before any ACCEPT: after a crash we reconcile them instead of forgetting them.
     if (launches.length > 0) await this.persist();
+    // An offer rescinded while the intents were being saved cannot be accepted: its intents are dropped (the
+    // tasks are still missing, so they are placed on the next offers) instead of ending as TASK_DROPPED.
+    const gone = launches.filter((l) => this.rescinded.has(l.offer.id.value));
+    if (gone.length > 0) {
+      for (const { offer, tasks } of gone) {
+        this.forgetOffer(offer.id.value);
+        for (const t of tasks) this.store.remove(t.task_id.value);
+        this.log.info({ offerId: offer.id.value, tasks: tasks.length }, 'offer rescinded before ACCEPT: launch dropped');
+      }
+      launches = launches.filter((l) => !gone.includes(l));
+      this.inBackground(this.persist().catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'state not saved')));
+    }
     const stillWanted = result.unplaced.server || result.unplaced.miners > 0;
     // The rest of an accepted offer goes back with a short filter while we still want more, a long one otherwise.
     const filters = { refuse_seconds: stillWanted ? 5 : this.config.declineRefuseSeconds };
-    await Promise.all(launches.map(({ offer, tasks }) => {
+    // ACCEPTs and DECLINEs go out beside the queue: status updates of earlier launches are handled while a
+    // thousand calls are in flight, and no offer waits for another's call to finish.
+    for (const { offer, tasks } of launches) {
+      this.forgetOffer(offer.id.value);
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
-      return this.call('launch', () => this.client.launch([offer.id], tasks, filters));
-    }));
-    await this.declineAll(result.unused, now);
-    await this.adjustOfferInterest(now);
+      this.inBackground(this.call('launch', () => this.client.launch([offer.id], tasks, filters)));
+    }
+    this.declineAll(result.unused);
+    this.adjustOfferInterest(now);
   }
 
-  /** One DECLINE call for all offers we do not use, with the long filter. */
-  private async declineAll(offers: Offer[], _now: number): Promise<void> {
+  /** Offers the master rescinded before we got to them are neither accepted nor declined. */
+  private dropRescinded(offers: Offer[]): Offer[] {
+    if (this.rescinded.size === 0) return offers;
+    return offers.filter((o) => {
+      if (!this.rescinded.has(o.id.value)) return true;
+      this.forgetOffer(o.id.value);
+      this.log.info({ offerId: o.id.value }, 'offer rescinded before it was used');
+      return false;
+    });
+  }
+
+  private forgetOffer(offerId: string): void {
+    this.heldOffers.delete(offerId);
+    this.rescinded.delete(offerId);
+  }
+
+  /** One DECLINE call for all offers we do not use, with the long filter (sent beside the queue). */
+  private declineAll(offers: Offer[]): void {
     if (offers.length === 0) return;
     this.filtersActive = true;
-    await this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: this.config.declineRefuseSeconds }));
+    for (const o of offers) this.forgetOffer(o.id.value);
+    const sent = this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: this.config.declineRefuseSeconds }));
+    this.lastDecline = sent;
+    this.inBackground(sent);
   }
 
   /** SUPPRESS when nothing is missing; REVIVE (rate-limited) when something launchable is missing. */
-  private async adjustOfferInterest(now: number): Promise<void> {
+  private adjustOfferInterest(now: number): void {
     if (!this.subscribed || this.stopped) return;
     const request = this.demand(now);
     const missing = request.needServer || request.minersWanted > 0;
@@ -379,7 +441,7 @@ export class Framework implements Launcher {
       if (!this.suppressed) {
         this.suppressed = true;
         this.log.info({}, 'desired state reached: suppressing offers');
-        await this.call('suppress', () => this.client.suppress(this.config.roles));
+        this.send('suppress', () => this.client.suppress(this.config.roles));
       }
       return;
     }
@@ -389,7 +451,12 @@ export class Framework implements Launcher {
       this.suppressed = false;
       this.filtersActive = false;
       this.log.info({ server: request.needServer, miners: request.minersWanted }, 'tasks missing: reviving offers');
-      await this.call('revive', () => this.client.revive(this.config.roles));
+      // A DECLINE still in flight would set its filter after the REVIVE cleared the filters: let it land first.
+      const decline = this.lastDecline;
+      this.send('revive', async () => {
+        await decline;
+        await this.client.revive(this.config.roles);
+      });
     }
   }
 
@@ -410,9 +477,9 @@ export class Framework implements Launcher {
       // A live task of ours that the state file does not know (e.g. state lost): we cannot know its
       // configuration, so we kill it rather than adopt it.
       this.log.warn({ taskId: outcome.taskId, state: outcome.state }, 'unknown live task: killing it');
-      await this.call('kill', () => this.client.kill(status.task_id, status.agent_id));
+      this.send('kill', () => this.client.kill(status.task_id, status.agent_id));
     }
-    if (outcome.kind === 'changed' || outcome.kind === 'terminal') dirty = (await this.enforceTopology(now)) || dirty;
+    if (outcome.kind === 'changed' || outcome.kind === 'terminal') dirty = this.enforceTopology(now) || dirty;
     // Acknowledge only after the new state is on disk, and only updates that carry a uuid. The write and the
     // ACKNOWLEDGE run beside the queue (saves coalesce), so a burst of updates does not wait on one fsync each.
     const saved = dirty ? this.persist() : Promise.resolve();
@@ -425,7 +492,7 @@ export class Framework implements Launcher {
     } else {
       this.inBackground(saved.catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'state not saved')));
     }
-    await this.adjustOfferInterest(now);
+    this.adjustOfferInterest(now);
   }
 
   private logUpdate(status: TaskStatus, outcome: UpdateOutcome): void {
@@ -442,35 +509,33 @@ export class Framework implements Launcher {
    * still pointed at a server that is no longer the current one (the server moved: they are relaunched against
    * the new address), and miners above --miners. Returns whether anything changed.
    */
-  private async enforceTopology(now: number): Promise<boolean> {
+  private enforceTopology(now: number): boolean {
     const kills: TaskRecord[] = [];
     const current = this.currentServer();
     if (current) {
       const endpoint = endpointKey(this.endpointOf(current));
-      for (const s of this.store.all()) {
-        if (s.role === 'server' && s !== current && !s.killRequested && (s.state === 'TASK_RUNNING' || s.state === 'TASK_STARTING' || s.state === 'TASK_STAGING')) {
+      for (const s of this.store.servers()) {
+        if (s !== current && !s.killRequested && (s.state === 'TASK_RUNNING' || s.state === 'TASK_STARTING' || s.state === 'TASK_STAGING')) {
           // A second live server: only if the current one is running (a returning one, or a stale replacement).
           kills.push(s);
         }
       }
-      for (const m of this.store.all()) {
-        if (m.role === 'miner' && !m.killRequested && m.server !== endpoint && !LIMBO_STATES.has(m.state)) kills.push(m);
-      }
+      for (const m of this.store.minersNotFor(endpoint)) if (!LIMBO_STATES.has(m.state)) kills.push(m);
     }
-    const miners = this.store.active('miner').filter((m) => !kills.includes(m));
-    if (miners.length > this.config.miners) {
-      const surplus = miners.sort((a, b) => b.launchedAt - a.launchedAt).slice(0, miners.length - this.config.miners);
-      kills.push(...surplus);
+    for (const t of kills) this.killTask(t, now, 'not part of the desired topology');
+    const surplus = this.store.activeCount('miner') - this.config.miners;
+    if (surplus > 0) {
+      const newest = this.store.active('miner').sort((a, b) => b.launchedAt - a.launchedAt).slice(0, surplus);
+      for (const t of newest) this.killTask(t, now, 'more miners than --miners');
     }
-    for (const t of kills) await this.killTask(t, now, 'not part of the desired topology');
-    return kills.length > 0;
+    return kills.length > 0 || surplus > 0;
   }
 
-  private async killTask(task: TaskRecord, now: number, why: string): Promise<void> {
-    task.killRequested = true;
+  private killTask(task: TaskRecord, now: number, why: string): void {
+    this.store.markKillRequested(task);
     this.killSentAt.set(task.taskId, now);
     this.log.info({ taskId: task.taskId, role: task.role, why }, 'killing task');
-    await this.call('kill', () => this.client.kill(task.taskId, task.agentId));
+    this.send('kill', () => this.client.kill(task.taskId, task.agentId));
   }
 
   // ---- timers ----
@@ -479,15 +544,15 @@ export class Framework implements Launcher {
     if (this.stopped || !this.subscribed) return;
     const now = this.now();
     let dirty = false;
-    if (this.reconcile.pending.size > 0 && now >= this.reconcile.nextAt) await this.sendExplicitReconcile(now);
+    if (this.reconcile.pending.size > 0 && now >= this.reconcile.nextAt) this.sendExplicitReconcile(now);
     if (now >= this.nextImplicitReconcileAt) {
       this.nextImplicitReconcileAt = now + this.config.reconcileIntervalMs;
       this.log.debug({}, 'implicit reconciliation');
-      await this.call('reconcile', () => this.client.reconcile([]));
+      this.send('reconcile', () => this.client.reconcile([]));
       // Tasks on unreachable agents are asked about by name too, so a task the master forgot does not linger.
       const limbo = this.store.all().filter((t) => LIMBO_STATES.has(t.state));
       if (limbo.length > 0) {
-        await this.call('reconcile', () => this.client.reconcile(limbo.map((t) => ({ task_id: { value: t.taskId }, agent_id: { value: t.agentId } }))));
+        this.send('reconcile', () => this.client.reconcile(limbo.map((t) => ({ task_id: { value: t.taskId }, agent_id: { value: t.agentId } }))));
       }
     }
     for (const t of this.store.all()) {
@@ -496,24 +561,33 @@ export class Framework implements Launcher {
       if (sentAt === undefined) {
         this.launchReconcileSentAt.set(t.taskId, now);
         this.log.warn({ taskId: t.taskId }, 'launch timed out without a status update: reconciling it');
-        await this.call('reconcile', () => this.client.reconcile([{ task_id: { value: t.taskId }, agent_id: { value: t.agentId } }]));
+        this.send('reconcile', () => this.client.reconcile([{ task_id: { value: t.taskId }, agent_id: { value: t.agentId } }]));
       } else if (now - sentAt >= this.config.launchTimeoutMs) {
         this.log.warn({ taskId: t.taskId }, 'launch never confirmed: giving it up and relaunching');
         this.launchReconcileSentAt.delete(t.taskId);
         this.store.remove(t.taskId);
         this.backoff[t.role].recordExit(now, undefined, false);
-        await this.call('kill', () => this.client.kill(t.taskId, t.agentId));
+        this.send('kill', () => this.client.kill(t.taskId, t.agentId));
         dirty = true;
       }
     }
     for (const t of this.store.all()) {
       const sentAt = this.killSentAt.get(t.taskId);
       if (t.killRequested && (sentAt === undefined || now - sentAt >= this.config.killRetryMs)) {
-        await this.killTask(t, now, 'kill not confirmed yet');
+        this.killTask(t, now, 'kill not confirmed yet');
       }
     }
     if (dirty) await this.persist();
-    await this.adjustOfferInterest(now);
+    this.adjustOfferInterest(now);
+  }
+
+  /**
+   * Sends a call beside the event queue: a call waits for a free connection (behind a burst of ACCEPTs, say),
+   * and the queue must not wait with it. Everything a call relies on is already decided (and, where needed,
+   * saved) when it is handed over; idle() waits for it.
+   */
+  private send(what: string, fn: () => Promise<void>): void {
+    this.inBackground(this.call(what, fn));
   }
 
   /** Calls are 202-or-error; a failed call is logged and the state machine retries through its timers. */

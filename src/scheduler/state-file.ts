@@ -40,7 +40,7 @@ function parseState(text: string, path: string): PersistedState {
 export class StateFile {
   private chain: Promise<void> = Promise.resolve();
   private pending: Promise<void> | undefined;
-  private latest = '';
+  private latest: () => PersistedState = emptyState;
   private counter = 0;
 
   constructor(readonly path: string) {}
@@ -60,14 +60,15 @@ export class StateFile {
   /**
    * Resolves once a version at least as new as `state` is on disk. Saves that arrive while a write is in
    * flight are coalesced into one next write of the newest state, so a burst of status updates costs a few
-   * fsyncs, not one each.
+   * fsyncs, not one each. Pass a function to defer building (and serialising) the state to the moment it is
+   * written: a burst of N saves then serialises the task list a few times, not N times.
    */
-  save(state: PersistedState): Promise<void> {
-    this.latest = JSON.stringify(state, null, 2) + '\n';
+  save(state: PersistedState | (() => PersistedState)): Promise<void> {
+    this.latest = typeof state === 'function' ? state : () => state;
     if (!this.pending) {
       const run = this.chain.then(() => {
         this.pending = undefined;
-        return this.write(this.latest);
+        return this.write(JSON.stringify(this.latest()) + '\n');
       });
       this.pending = run;
       this.chain = run.catch(() => undefined);

@@ -51,16 +51,67 @@ export type UpdateOutcome =
   | { kind: 'changed'; record: TaskRecord; previous: TaskPhase }
   | { kind: 'terminal'; record: TaskRecord; previous: TaskPhase; ranForMs?: number };
 
+/** Counts kept up to date on every change, so the questions asked on each status update cost O(1), not O(tasks). */
+interface TaskIndex {
+  /** Active (ACTIVE_STATES, not kill-requested) tasks per role. */
+  active: Record<TaskRole, number>;
+  /** Active miners per agent id. */
+  minersOnAgent: Map<string, number>;
+  /** Active miners per server endpoint they were launched against. */
+  minersForServer: Map<string, number>;
+  /** Every server record (few: the current one, a replacement, one on an unreachable agent). */
+  servers: Set<TaskRecord>;
+  /** Miners not asked to die, in any state, by server endpoint. */
+  minersByServer: Map<string, Set<TaskRecord>>;
+}
+
+function emptyIndex(): TaskIndex {
+  return { active: { server: 0, miner: 0 }, minersOnAgent: new Map(), minersForServer: new Map(), servers: new Set(), minersByServer: new Map() };
+}
+
+function bump(map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n === 0) map.delete(key);
+  else map.set(key, n);
+}
+
 export class TaskStore {
   private readonly tasks = new Map<string, TaskRecord>();
+  private index = emptyIndex();
 
   constructor(records: TaskRecord[] = []) {
-    for (const r of records) this.tasks.set(r.taskId, { ...r });
+    for (const r of records) this.add({ ...r });
+  }
+
+  /** Adds (sign 1) or removes (sign -1) a record's contribution to the index. */
+  private indexRecord(r: TaskRecord, sign: 1 | -1): void {
+    const ix = this.index;
+    if (r.role === 'server') {
+      if (sign === 1) ix.servers.add(r);
+      else ix.servers.delete(r);
+    } else if (!r.killRequested) {
+      const key = r.server ?? '';
+      let set = ix.minersByServer.get(key);
+      if (sign === 1) {
+        if (!set) ix.minersByServer.set(key, (set = new Set()));
+        set.add(r);
+      } else if (set) {
+        set.delete(r);
+        if (set.size === 0) ix.minersByServer.delete(key);
+      }
+    }
+    if (!ACTIVE_STATES.has(r.state) || r.killRequested) return;
+    ix.active[r.role] += sign;
+    if (r.role === 'miner') {
+      bump(ix.minersOnAgent, r.agentId, sign);
+      bump(ix.minersForServer, r.server ?? '', sign);
+    }
   }
 
   add(record: TaskRecord): void {
     if (this.tasks.has(record.taskId)) throw new Error(`task ${record.taskId} is already recorded`);
     this.tasks.set(record.taskId, record);
+    this.indexRecord(record, 1);
   }
 
   get(taskId: string): TaskRecord | undefined {
@@ -68,7 +119,24 @@ export class TaskStore {
   }
 
   remove(taskId: string): void {
+    const record = this.tasks.get(taskId);
+    if (!record) return;
+    this.indexRecord(record, -1);
     this.tasks.delete(taskId);
+  }
+
+  /** We asked Mesos to kill it: it no longer counts towards the desired state. */
+  markKillRequested(record: TaskRecord): void {
+    if (record.killRequested) return;
+    const known = this.tasks.get(record.taskId) === record;
+    if (known) this.indexRecord(record, -1);
+    record.killRequested = true;
+    if (known) this.indexRecord(record, 1);
+  }
+
+  /** Iterates the records without copying the list. */
+  values(): IterableIterator<TaskRecord> {
+    return this.tasks.values();
   }
 
   all(): TaskRecord[] {
@@ -79,6 +147,30 @@ export class TaskStore {
     return this.all().filter((t) => ACTIVE_STATES.has(t.state) && !t.killRequested && (role === undefined || t.role === role));
   }
 
+  activeCount(role: TaskRole): number {
+    return this.index.active[role];
+  }
+
+  /** Active miners per agent id (a live view: copy it before changing it). */
+  activeMinersOnAgents(): ReadonlyMap<string, number> {
+    return this.index.minersOnAgent;
+  }
+
+  activeMinersFor(serverKey: string): number {
+    return this.index.minersForServer.get(serverKey) ?? 0;
+  }
+
+  servers(): TaskRecord[] {
+    return [...this.index.servers];
+  }
+
+  /** Miners not asked to die that were launched against another server than `serverKey`. */
+  minersNotFor(serverKey: string): TaskRecord[] {
+    const out: TaskRecord[] = [];
+    for (const [key, set] of this.index.minersByServer) if (key !== serverKey) out.push(...set);
+    return out;
+  }
+
   /** Tasks whose end we have not seen: what explicit reconciliation asks about. */
   nonTerminal(): TaskRecord[] {
     return this.all();
@@ -86,6 +178,7 @@ export class TaskStore {
 
   clear(): void {
     this.tasks.clear();
+    this.index = emptyIndex();
   }
 
   apply(status: TaskStatus, now: number): UpdateOutcome {
@@ -97,6 +190,7 @@ export class TaskStore {
     const sameHealth = status.healthy === undefined || status.healthy === record.healthy;
     if (previous === state && sameHealth) return { kind: 'duplicate', record };
 
+    this.indexRecord(record, -1);
     record.state = state;
     record.updatedAt = now;
     // Health belongs to a run: a task leaving RUNNING has no health until a check reports again.
@@ -112,6 +206,7 @@ export class TaskStore {
       const ranForMs = record.runningSince !== undefined ? now - record.runningSince : undefined;
       return { kind: 'terminal', record, previous, ...(ranForMs !== undefined ? { ranForMs } : {}) };
     }
+    this.indexRecord(record, 1);
     return { kind: 'changed', record, previous };
   }
 
