@@ -114,6 +114,7 @@ export class Miner extends EventEmitter<MinerEvents> {
   private loops: Promise<void>[] = [];
   private readonly pending = new Set<Promise<void>>();
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private connectedTo: string | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private stopPromise: Promise<void> | undefined;
 
@@ -149,7 +150,8 @@ export class Miner extends EventEmitter<MinerEvents> {
     this.pools.on('connected', ({ url, poolIndex }) => {
       if (this.disconnectTimer) clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
-      this.log.info({ pool: url, poolIndex }, 'miner: connected to pool');
+      this.connectedTo = url;
+      this.log.info({ pool: url, poolIndex }, `connected to pool ${url}`);
       this.emit('connected', { url, poolIndex });
     });
     this.pools.on('disconnected', (info) => this.onDisconnected(info));
@@ -258,7 +260,10 @@ export class Miner extends EventEmitter<MinerEvents> {
   }
 
   private onDisconnected(info: { url: string; poolIndex: number; reason: string }): void {
-    this.log.warn(info, 'miner: pool connection lost');
+    const wasUp = this.connectedTo === info.url;
+    this.connectedTo = undefined;
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.log.warn(info, `${wasUp ? 'pool connection lost' : 'cannot reach pool'} ${info.url}: ${info.reason}`);
     this.emit('disconnected', info);
     if (this.disconnectTimer || this.state !== 'running') return;
     this.disconnectTimer = setTimeout(() => {
