@@ -119,6 +119,8 @@ async function runServer(): Promise<void> {
       void server.close(0).then(() => upstream.stop()).then(() => process.exit(0));
     }
   });
+  // If the load generator dies, do not linger.
+  process.on('disconnect', () => process.exit(0));
   process.send!({ cmd: 'ready', port });
 }
 
