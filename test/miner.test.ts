@@ -127,8 +127,9 @@ describe('Miner: jobs', () => {
     const oldScansAfter = after.filter((e) => e.type === 'scan' && e.jobId === oldJob);
     expect(oldScansAfter.length).toBeLessThanOrEqual(2);
     for (const scan of oldScansAfter) {
-      expect(scan.cancelled).toBe(true);
-      expect(scan.hashed).toBeLessThan(1 << 22);
+      // Cancelled part-way, or it had just finished its whole range when the clean job came in.
+      if (scan.cancelled) expect(scan.hashed).toBeLessThan(1 << 22);
+      else expect(scan.hashed).toBe(1 << 22);
       // Tens of ms on an idle machine; the bound leaves room for other test files sharing the two cores.
       expect(scan.at - events[switchAt].at).toBeLessThan(300);
     }
