@@ -16,8 +16,13 @@ function fail(command: Command, err: unknown): never {
   command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
 }
 
-/** Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). */
-async function runUntilSignal(launcher: Launcher, status: StatusServer | undefined, log: Logger): Promise<void> {
+/**
+ * Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). The status endpoint
+ * starts once the launcher has started; if either cannot start, whatever did start is stopped again and the
+ * command fails with the reason (exit code 1).
+ */
+async function runUntilSignal(command: Command, launcher: Launcher, statusListen: { host: string; port: number } | undefined, log: Logger): Promise<void> {
+  let status: StatusServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -33,7 +38,20 @@ async function runUntilSignal(launcher: Launcher, status: StatusServer | undefin
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  await launcher.start();
+  try {
+    await launcher.start();
+    if (statusListen && !stopping) {
+      status = await startStatusServer(statusListen, () => launcher.status());
+      log.info({ http: `${statusListen.host}:${status.port}` }, 'status endpoint listening (GET /status)');
+    }
+  } catch (err) {
+    await launcher.stop().catch(() => undefined);
+    await status?.close();
+    log.error({ err: (err as Error).message }, 'cannot start');
+    // Not a usage error: no help hint, exit code 1.
+    process.stderr.write(`error: cannot start ${command.name()}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 function addUpstreamOptions(cmd: Command): Command {
@@ -102,8 +120,7 @@ export function registerSchedulerCommands(program: Command): void {
         logger: log.child({ component: 'mesos' }),
       });
       const framework = new Framework(config, client, new StateFile(settings.stateFile), log);
-      const status = settings.http ? await startStatusServer(settings.http, () => framework.status()) : undefined;
-      await runUntilSignal(framework, status, log);
+      await runUntilSignal(command, framework, settings.http, log);
     });
 
   const local = program.command('local')
@@ -132,7 +149,6 @@ export function registerSchedulerCommands(program: Command): void {
         serverReadyTimeoutMs: 15_000,
         log,
       });
-      const status = settings.http ? await startStatusServer(settings.http, () => launcher.status()) : undefined;
-      await runUntilSignal(launcher, status, log);
+      await runUntilSignal(command, launcher, settings.http, log);
     });
 }

@@ -1,0 +1,196 @@
+// `mesos-miner schedule` as operators run it: the built CLI in a child process, against the fake Mesos master
+// (in this process, real HTTP on 127.0.0.1). Bad flags stop it before anything starts; a good command line
+// places the server and miners with secrets only in the environment, serves /status, and exits on SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { TaskInfo } from '../src/mesos/types.js';
+import { FakeMaster } from './support/fake-master.js';
+import { waitUntil } from './support/wait-until.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const POOL_PASS = 'pool-pass-7f3a9c';
+const MINER_PASS = 'miner-pass-51be02';
+
+interface Run { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<{ code: number | null; signal: string | null }> }
+
+function start(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  children.push(child);
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** JSON log lines (pino writes them to stderr). */
+function logLines(text: string): Array<Record<string, unknown>> {
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const children: ChildProcess[] = [];
+let dir: string;
+let master: FakeMaster;
+
+beforeAll(async () => { master = await FakeMaster.start({ agents: 3 }); });
+afterAll(async () => { await master.close(); });
+beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'mm-cli-sched-')); });
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mesos-miner schedule: bad flags', () => {
+  const upstream = ['--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct'];
+  it.each([
+    [[...upstream, '--miners', '-1'], /--miners must be >= 0, got -1/],
+    [[...upstream, '--miners', 'lots'], /--miners must be a number, got 'lots'/],
+    [[...upstream, '--miner-cpus', '0'], /--miner-cpus must be >= 0\.1, got 0/],
+    [[...upstream, '--server-mem', '8'], /--server-mem must be >= 32, got 8/],
+    [[...upstream, '--content-type', 'xml'], /--content-type must be protobuf or json, got 'xml'/],
+    [[...upstream, '--master', 'ftp://m:5050'], /--master must use http or https, got 'ftp:\/\/m:5050'/],
+    [[...upstream, '--container', 'lxc'], /--container must be one of docker, mesos, command, got 'lxc'/],
+    [[...upstream, '--network', 'bridge', '--container', 'mesos'], /--network bridge needs --container docker/],
+    [[...upstream, '--secret-file', '/nonexistent'], /--secret-file needs --principal/],
+    [[...upstream, '--principal', 'p', '--secret-file', '/nonexistent/secret'], /--secret-file: cannot read \/nonexistent\/secret: ENOENT/],
+    [[...upstream, '--http', 'nowhere'], /--http must be host:port with a port 0-65535, got 'nowhere'/],
+    [[...upstream, '--role', 'bad role'], /--role: 'bad role' is not a valid Mesos role/],
+    [[...upstream, '--log-format', 'xml'], /--log-format must be one of json, pretty, got 'xml'/],
+    [['--pool', 'stratum+tcp://pool.example:3333'], /--pool needs --user/],
+    [['--pool', 'http://pool.example:3333', '--user', 'u'], /unsupported scheme "http"/],
+    [['--bitcoind', 'http://127.0.0.1:8332'], /--bitcoind needs --payout ADDRESS/],
+    [[], /an upstream is required/],
+    [[...upstream, '--frobnicate'], /unknown option '--frobnicate'/],
+  ])('%j: clear error, non-zero exit, nothing started', async (args, message) => {
+    const callsBefore = master.calls.length;
+    const stateFile = join(dir, 'state.json');
+    const run = start(['schedule', '--master', master.url, '--state-file', stateFile, '--http', '127.0.0.1:0', '--log-format', 'json', ...args]);
+    const { code } = await within(run.exit, 10_000, 'the CLI to exit');
+    expect(code).not.toBe(0);
+    expect(run.stderr()).toMatch(message);
+    expect(run.stdout()).toBe('');
+    expect(master.calls.length).toBe(callsBefore); // never subscribed
+    expect(existsSync(stateFile)).toBe(false);
+  });
+
+  it('a corrupt state file is a start error (exit 1), not a silent reset', async () => {
+    const stateFile = join(dir, 'state.json');
+    await writeFile(stateFile, '{"version": 1, "tasks": [');
+    const callsBefore = master.calls.length;
+    const run = start(['schedule', '--master', master.url, '--state-file', stateFile, '--http', '127.0.0.1:0', '--log-format', 'json', ...upstream]);
+    const { code } = await within(run.exit, 10_000, 'the CLI to exit');
+    expect(code).toBe(1);
+    expect(run.stderr()).toMatch(/cannot start schedule: state file .*state\.json is not valid JSON/);
+    expect(master.calls.length).toBe(callsBefore);
+    expect(await readFile(stateFile, 'utf8')).toBe('{"version": 1, "tasks": [');
+  });
+});
+
+describe('mesos-miner schedule against the fake master', () => {
+  // A master of its own for each test: tasks a previous scheduler left running must not count.
+  let shared: FakeMaster;
+  beforeEach(async () => {
+    shared = master;
+    master = await FakeMaster.start({ agents: 3 });
+  });
+  afterEach(async () => {
+    await master.close();
+    master = shared;
+  });
+
+  async function runScheduler(extra: string[] = []): Promise<{ run: Run; statusPort: number; stateFile: string }> {
+    const stateFile = join(dir, 'state.json');
+    const minerPassFile = join(dir, 'miner-pass');
+    await writeFile(minerPassFile, `${MINER_PASS}\n`);
+    const run = start([
+      'schedule', '--master', master.url, '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct',
+      '--miners', '2', '--miner-cpus', '2', '--max-miners-per-agent', '1', '--http', '127.0.0.1:0',
+      '--state-file', stateFile, '--miner-password-file', minerPassFile, '--name', 'clitest', '--log-format', 'json', ...extra,
+    ], { MESOS_MINER_POOL_PASS: POOL_PASS });
+    const listening = await waitUntil(
+      () => logLines(run.stderr()).find((l) => l.msg === 'status endpoint listening (GET /status)'),
+      'the status endpoint log line', 10_000,
+    );
+    return { run, statusPort: Number(String(listening.http).split(':').pop()), stateFile };
+  }
+
+  const ours = () => [...master.tasks.values()].filter((t) => t.taskId.startsWith('clitest.'));
+  const running = (role: string) => ours().filter((t) => t.state === 'TASK_RUNNING' && t.taskId.startsWith(`clitest.${role}.`));
+  const envOf = (info: TaskInfo) => Object.fromEntries((info.command?.environment?.variables ?? []).map((v) => [v.name, v.value]));
+
+  it('launches the server and miners (secrets in env, never argv), serves /status, SIGTERM exits cleanly without TEARDOWN', async () => {
+    const { run, statusPort, stateFile } = await runScheduler();
+    await waitUntil(() => running('server').length === 1 && running('miner').length === 2, '1 server + 2 miners running', 15_000);
+
+    const [server] = running('server');
+    const serverArgs = server!.info.command!.arguments!;
+    expect(serverArgs.slice(0, 1)).toEqual(['serve']);
+    expect(serverArgs).toContain('--pool');
+    expect(envOf(server!.info)).toMatchObject({ MESOS_MINER_POOL_PASS: POOL_PASS, MESOS_MINER_MINER_PASSWORD: MINER_PASS });
+    for (const miner of running('miner')) {
+      const args = miner.info.command!.arguments!;
+      expect(args[0]).toBe('mine');
+      expect(args[args.indexOf('-o') + 1]).toBe(`stratum+tcp://${master.agents.find((a) => a.id === server!.agentId)!.hostname}:${server!.ports[0]}`);
+      expect(args[args.indexOf('-t') + 1]).toBe('2');
+      expect(envOf(miner.info)).toEqual({ MESOS_MINER_PASS: MINER_PASS });
+    }
+    // Secrets appear nowhere in a TaskInfo but its environment (argv, labels and health checks are visible in Mesos state).
+    for (const t of ours()) {
+      const visible = JSON.stringify({ ...t.info, command: { ...t.info.command, environment: undefined } });
+      expect(visible).not.toContain(POOL_PASS);
+      expect(visible).not.toContain(MINER_PASS);
+    }
+    expect(run.stderr()).not.toContain(POOL_PASS);
+    expect(run.stderr()).not.toContain(MINER_PASS);
+
+    const status = await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json() as {
+      frameworkId: string; running: { servers: number; miners: number }; server: { stratumPort: number; state: string }; tasks: unknown[];
+    };
+    expect(status.frameworkId).toBe(master.framework!.id);
+    expect(status.server).toMatchObject({ stratumPort: server!.ports[0], state: 'TASK_RUNNING' });
+    expect(status.tasks).toHaveLength(3);
+    expect(JSON.stringify(status)).not.toContain(POOL_PASS);
+    expect((await fetch(`http://127.0.0.1:${statusPort}/status`, { method: 'POST' })).status).toBe(405);
+
+    run.child.kill('SIGTERM');
+    const { code } = await within(run.exit, 10_000, 'exit after SIGTERM');
+    expect(code).toBe(0);
+    expect(master.callsOfType('TEARDOWN')).toHaveLength(0);
+    // Without --teardown the tasks keep running and the framework id stays on disk for the next scheduler.
+    expect(running('miner')).toHaveLength(2);
+    const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { frameworkId: string; tasks: unknown[] };
+    expect(saved.frameworkId).toBe(status.frameworkId);
+    expect(saved.tasks).toHaveLength(3);
+    await expect(fetch(`http://127.0.0.1:${statusPort}/status`)).rejects.toThrow();
+  });
+
+  it('with --teardown, SIGTERM tears the framework down: its tasks are killed and the stored id forgotten', async () => {
+    const { run, stateFile } = await runScheduler(['--teardown']);
+    await waitUntil(() => running('server').length === 1 && running('miner').length === 2, '1 server + 2 miners running', 15_000);
+    const id = master.framework!.id;
+    run.child.kill('SIGTERM');
+    const { code } = await within(run.exit, 10_000, 'exit after SIGTERM');
+    expect(code).toBe(0);
+    const teardowns = master.callsOfType('TEARDOWN');
+    expect(teardowns).toHaveLength(1);
+    expect(teardowns[0]!.call.framework_id!.value).toBe(id);
+    expect(ours().filter((t) => t.state === 'TASK_RUNNING')).toHaveLength(0);
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toEqual({ version: 1, tasks: [] });
+  });
+});
