@@ -120,7 +120,7 @@ describe('proxy end to end', () => {
     expect(stats.rejected).toBe(0);
 
     // /status and /metrics over real HTTP.
-    const http = new StatusHttpServer({ host: '127.0.0.1', port: 0, status: () => r.server.status(), registry: r.server.metrics.registry });
+    const http = new StatusHttpServer({ host: '127.0.0.1', port: 0, status: (limit) => r.server.status(Date.now(), limit), registry: r.server.metrics.registry });
     const addr = await http.listen();
     extraClosers.push(() => http.close());
     const status = (await (await fetch(`http://127.0.0.1:${addr.port}/status`)).json()) as any;
@@ -138,6 +138,12 @@ describe('proxy end to end', () => {
     expect(metrics).toContain(`mesos_miner_server_upstream_shares_total{result="accepted"} ${expectedForwards}`);
     expect(metrics).toContain('mesos_miner_server_connections 3');
     expect((await fetch(`http://127.0.0.1:${addr.port}/nope`)).status).toBe(404);
+    const limited = (await (await fetch(`http://127.0.0.1:${addr.port}/status?miners=1`)).json()) as any;
+    expect(limited.miners).toHaveLength(1);
+    expect(limited.minersShown).toBe(1);
+    expect(limited.connections).toBe(3);
+    expect((await fetch(`http://127.0.0.1:${addr.port}/status?miners=-1`)).status).toBe(400);
+    expect((await fetch(`http://127.0.0.1:${addr.port}/status`, { method: 'POST' })).status).toBe(405);
   });
 
   it('answers each share error with its standard code', async () => {

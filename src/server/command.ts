@@ -79,7 +79,7 @@ export function registerServeCommand(program: Command): void {
         logger: log,
       });
       const http = config.http
-        ? new StatusHttpServer({ ...config.http, status: () => server.status(), registry: server.metrics.registry, logger: log })
+        ? new StatusHttpServer({ ...config.http, status: (limit) => server.status(Date.now(), limit), registry: server.metrics.registry, logger: log })
         : null;
       try {
         await server.listen();

@@ -7,7 +7,8 @@ import { silentLogger, type Logger } from '../log.js';
 export interface StatusHttpOptions {
   host: string;
   port: number;
-  status: () => unknown;
+  /** The /status document; `minerLimit` comes from ?miners=N (default 1000, "all" for no limit). */
+  status: (minerLimit: number) => unknown;
   registry: Registry;
   logger?: Logger;
 }
@@ -49,14 +50,22 @@ export class StatusHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://status.local');
+    const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('method not allowed\n');
       return;
     }
     if (path === '/status') {
-      const body = JSON.stringify(this.options.status(), null, 2) + '\n';
+      const raw = url.searchParams.get('miners') ?? '1000';
+      const limit = raw === 'all' ? Infinity : Number(raw);
+      if (!(limit >= 0) || (limit !== Infinity && !Number.isInteger(limit))) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end(`bad ?miners=${raw.slice(0, 20)}: a whole number or "all"\n`);
+        return;
+      }
+      const body = JSON.stringify(this.options.status(limit), null, 2) + '\n';
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : body);
       return;

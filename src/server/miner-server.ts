@@ -72,6 +72,7 @@ export interface MinerServerStatus {
   maxConnections: number;
   upstream: ReturnType<Upstream['status']>;
   stats: ServerStatsSnapshot;
+  minersShown: number;
   miners: SessionStatus[];
 }
 
@@ -449,14 +450,21 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
 
   // ---- status ------------------------------------------------------------------------------------------------
 
-  status(now = Date.now()): MinerServerStatus {
+  /** `minerLimit` caps the per-miner list (the busiest first by 5-minute hashrate); totals always cover everyone. */
+  status(now = Date.now(), minerLimit = Infinity): MinerServerStatus {
+    let sessions = [...this.sessions];
+    if (sessions.length > minerLimit) {
+      const rate = new Map(sessions.map((s) => [s, s.hashrate.snapshot(now)['5m']]));
+      sessions = sessions.sort((a, b) => rate.get(b)! - rate.get(a)!).slice(0, Math.max(0, minerLimit));
+    }
     return {
       listen: this.address ? `${this.address.address}:${this.address.port}` : null,
       connections: this.sessions.size,
       maxConnections: this.options.maxConnections ?? SERVER_DEFAULTS.maxConnections,
       upstream: this.upstream.status(),
       stats: this.stats.snapshot(now),
-      miners: [...this.sessions].map((s) => s.status(now)),
+      minersShown: sessions.length,
+      miners: sessions.map((s) => s.status(now)),
     };
   }
 }
