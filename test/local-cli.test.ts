@@ -1,0 +1,156 @@
+// `mesos-miner local` end to end, as a user runs it: the built CLI starts a real `serve` and two real `mine`
+// processes (1 thread each) in front of the scripted pool, which checks every share it receives independently
+// (bitcoinjs-lib). Shares of both miners must reach the pool through the server and be accepted; SIGTERM must
+// stop every process. Bad flags fail before any child process starts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ScriptedPool } from './support/scripted-pool.js';
+import { waitUntil } from './support/wait-until.js';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const POOL_PASS = 'pool-pass-c0ffee';
+
+interface Run { child: ChildProcess; out: () => string; exit: Promise<{ code: number | null; signal: string | null }> }
+const children: ChildProcess[] = [];
+const pools: ScriptedPool[] = [];
+const pids: number[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // A failed test must not leave servers or miners hashing behind it.
+  for (const pid of pids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const p of pools.splice(0)) await p.stop();
+});
+
+function start(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  children.push(child);
+  return { child, out: () => out, exit };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Like waitUntil, for checks that need to await (HTTP). */
+async function pollUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url);
+    return res.ok ? await res.json() as T : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface LocalStatus { children: Array<{ name: string; state: string; pid?: number; restarts: number }> }
+interface ServerStatus { miners: Array<{ worker: string; accepted: number; rejected: number }> }
+
+describe('mesos-miner local: bad flags', () => {
+  const upstream = ['--pool', 'stratum+tcp://127.0.0.1:1', '--user', 'u'];
+  it.each([
+    [[...upstream, '--miners', '0'], /--miners must be >= 1, got 0/],
+    [[...upstream, '--miners', '1000'], /--miners must be <= 256, got 1000/],
+    [[...upstream, '--threads', '0'], /--threads must be >= 1, got 0/],
+    [[...upstream, '--threads', '1.5'], /--threads must be a whole number, got '1.5'/],
+    [[...upstream, '--listen', 'localhost'], /--listen must be host:port with a port 0-65535, got 'localhost'/],
+    [[...upstream, '--listen', '127.0.0.1:0'], /--listen and --server-http need fixed ports/],
+    [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4000'], /must use different ports/],
+    [[...upstream, '--worker-prefix', 'a b'], /--worker-prefix must be 1-32 letters/],
+    [[...upstream, '--http', '127.0.0.1:99999'], /--http must be host:port with a port 0-65535/],
+    [['--pool', 'stratum+tcp://127.0.0.1:1'], /--pool needs --user/],
+    [['--pool', 'stratum+tcp://127.0.0.1:1', '--bitcoind', 'http://127.0.0.1:8332', '--user', 'u'], /either --pool or --bitcoind, not both/],
+    [[], /an upstream is required/],
+  ])('%j: clear error, non-zero exit, no child started', async (args, message) => {
+    const run = start(['local', '--log-format', 'json', ...args]);
+    const { code } = await within(run.exit, 10_000, 'the CLI to exit');
+    expect(code).not.toBe(0);
+    expect(run.out()).toMatch(message);
+    expect(run.out()).not.toMatch(/"child":|child start/);
+  });
+});
+
+describe('mesos-miner local end to end', () => {
+  it('a server and two 1-thread miners: both miners\' shares reach the pool through the server and are accepted; SIGTERM stops everything', async () => {
+    // Pool difficulty 2^-12 (~1 M hashes a share): shares arrive within seconds even on a loaded machine; the
+    // server keeps its miners at or below the pool's difficulty, so every share it accepts is forwarded.
+    const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -12 });
+    await pool.start();
+    pools.push(pool);
+    const [stratumPort, serverHttpPort, statusPort] = [await freePort(), await freePort(), await freePort()];
+    const run = start([
+      'local', '--miners', '2', '--threads', '1', '--pool', pool.url, '--user', 'acct.proxy',
+      '--listen', `127.0.0.1:${stratumPort}`, '--server-http', `127.0.0.1:${serverHttpPort}`,
+      '--http', `127.0.0.1:${statusPort}`, '--worker-prefix', 'e2e', '--log-format', 'json',
+    ], { MESOS_MINER_POOL_PASS: POOL_PASS });
+
+    const local = await pollUntil(async () => {
+      const s = await getJson<LocalStatus>(`http://127.0.0.1:${statusPort}/status`);
+      return s && s.children.length === 3 && s.children.every((c) => c.state === 'running' && c.pid) ? s : undefined;
+    }, 'the supervisor reporting server + 2 miners running', 30_000);
+    for (const c of local.children) pids.push(c.pid!);
+    expect(local.children.map((c) => c.name).sort()).toEqual(['e2e-1', 'e2e-2', 'server']);
+
+    // Both miners have shares accepted by the server, and the pool has accepted shares forwarded by it.
+    const server = await pollUntil(async () => {
+      const s = await getJson<ServerStatus>(`http://127.0.0.1:${serverHttpPort}/status`);
+      const byWorker = new Map((s?.miners ?? []).map((m) => [m.worker, m.accepted]));
+      return (byWorker.get('e2e-1') ?? 0) >= 2 && (byWorker.get('e2e-2') ?? 0) >= 2 && pool.shares.filter((x) => x.accepted).length >= 4 ? s : undefined;
+    }, 'accepted shares from both miners, forwarded upstream', 60_000);
+    expect(server!.miners.every((m) => m.rejected === 0)).toBe(true);
+
+    // Upstream: one connection (the server's), authorized as --user with the password from the environment,
+    // every share verified by the pool's independent check, no (extranonce2, nonce) twice.
+    expect(pool.shares.filter((s) => !s.accepted)).toEqual([]);
+    expect(new Set(pool.shares.map((s) => s.conn)).size).toBe(1);
+    const keys = pool.shares.map((s) => `${String(s.params[2])}/${String(s.params[4])}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(pool.shares.every((s) => s.params[0] === 'acct.proxy')).toBe(true);
+    expect(run.out()).not.toContain(POOL_PASS);
+
+    // SIGTERM: local stops the miners, then the server, and exits 0 with no process left behind.
+    run.child.kill('SIGTERM');
+    const { code } = await within(run.exit, 20_000, 'local to exit after SIGTERM');
+    expect(code).toBe(0);
+    await waitUntil(() => pids.every((pid) => !alive(pid)), 'every child process gone', 5000);
+    await waitUntil(() => pool.openConnections.length === 0, 'the server\'s upstream connection closed', 5000);
+  }, 120_000);
+});
