@@ -228,6 +228,23 @@ describe('proxy end to end', () => {
 });
 
 describe('upstream changes', () => {
+  it('a miner that subscribes before the pool is reachable waits and then gets work', async () => {
+    const r = await setup();
+    const pool = r.pools[0]!;
+    const port = pool.port;
+    await pool.stop();
+    await waitUntil(() => r.upstream.status().state === 'disconnected', 'upstream down');
+    const m = await TestMiner.connect(r.port);
+    r.miners.push(m);
+    const handshake = m.handshake('worker', 'letmein');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(m.job).toBeUndefined();
+    await pool.start(port);
+    await handshake;
+    expect(m.extranonce1.startsWith(pool.openConnections[0]!.session!.extranonce1)).toBe(true);
+    expect((await m.submit(m.find().params)).result).toBe(true);
+  });
+
   it('reconnects after the pool drops the connection; miners get new work and keep mining', async () => {
     const r = await setup();
     const m = await miner(r);
