@@ -402,7 +402,8 @@ export class Framework implements Launcher {
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
       this.inBackground(this.call('launch', () => this.client.launch([offer.id], tasks, filters)));
     }
-    this.declineAll(result.unused);
+    // Unused offers rescinded in the meantime are gone already: nothing to decline.
+    this.declineAll(this.dropRescinded(result.unused));
     this.adjustOfferInterest(now);
   }
 
