@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { hashToDisplayHex } from '../src/bitcoin/hash.js';
 import { buildJobHeader } from '../src/bitcoin/job.js';
 import { difficultyToTarget, nbitsToTarget } from '../src/bitcoin/target.js';
-import { DecayingRate, HashrateMeter } from '../src/server/decaying-rate.js';
+import { DecayingRate } from '../src/rate.js';
+import { ShareHashrate } from '../src/server/share-hashrate.js';
 import { leHashMeetsTarget, targetToLeBytes } from '../src/server/difficulty.js';
 import { ExtranonceExhaustedError, ExtranoncePrefixAllocator, prefixSizeFor } from '../src/server/extranonce.js';
 import { JobBook } from '../src/server/job-book.js';
@@ -85,7 +86,7 @@ describe('vardiff', () => {
 
 describe('hashrate from shares', () => {
   it('converges to difficulty * 2^32 / interval', () => {
-    const m = new HashrateMeter(0);
+    const m = new ShareHashrate(0);
     // One difficulty-4 share per second for 10 minutes = 4 * 2^32 H/s.
     for (let t = 1; t <= 600; t++) m.addShare(4, t * 1000);
     const s = m.snapshot(600_000);

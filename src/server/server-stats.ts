@@ -1,6 +1,6 @@
 // Share accounting of the whole server: accepted/rejected by reason, upstream answers, blocks, pool hashrate.
 import type { ShareRejectReason } from './share-check.js';
-import { HashrateMeter, type HashrateWindow } from './decaying-rate.js';
+import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 
 export interface ServerStatsSnapshot {
   startedAt: string;
@@ -24,7 +24,7 @@ export class ServerStats {
   pendingUpstream = 0;
   blocksFound = 0;
   bestShareDifficulty = 0;
-  readonly hashrate = new HashrateMeter(Date.now());
+  readonly hashrate = new ShareHashrate(Date.now());
 
   recordAccepted(difficulty: number, now: number): void {
     this.accepted++;

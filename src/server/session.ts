@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { JsonRpcConnection, RpcId, RpcNotification, RpcRequest } from '../stratum/codec.js';
 import { RpcErrorCode, StratumErrorCode, StratumProtocolError, stratumError } from '../stratum/errors.js';
 import { formatMask, parseDifficulty, parseSubmitParams, type Share } from '../stratum/messages.js';
-import { HashrateMeter, type HashrateWindow } from './decaying-rate.js';
+import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
 import { CoinbaseRootCache, REJECT_CODES, checkShare, reject, type ShareRejectReason, type ShareVerdict } from './share-check.js';
 import { Vardiff, type VardiffOptions } from './vardiff.js';
@@ -69,7 +69,7 @@ export class Session {
   rejected = 0;
   readonly rejectedByReason: Partial<Record<ShareRejectReason, number>> = {};
   lastShareAt: number | null = null;
-  readonly hashrate: HashrateMeter;
+  readonly hashrate: ShareHashrate;
   private readonly vardiff: Vardiff;
   private readonly announced = new Map<string, AnnouncedJob>();
   /** Keyed by server job id + extranonce2; valid only for the current extranonce1 (cleared on re-assign). */
@@ -91,7 +91,7 @@ export class Session {
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.vardiff = new Vardiff(host.vardiff, Date.now());
     this.difficulty = this.vardiff.clamp(host.initialDifficulty);
-    this.hashrate = new HashrateMeter(Date.now());
+    this.hashrate = new ShareHashrate(Date.now());
     this.tokens = host.limits.submitRatePerSecond * 2;
     conn.on('request', (req) => this.guard(req.method, () => this.onRequest(req)));
     conn.on('notification', (n) => this.guard(n.method, () => this.onNotification(n)));
