@@ -34,5 +34,16 @@ export function createLogger(opts: LogOptions = {}): Logger {
   return pino(base, destination);
 }
 
+/**
+ * The logging surface library modules take (stratum, mesos, ...): a pino Logger satisfies it, and so does a
+ * test's recorder. Object first, message second, as pino does.
+ */
+export interface LogSink {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 /** A logger that drops everything: the default for library code and tests. */
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { CONTENT_TYPES, decodeEvent, encodeCall, formatFromContentType, type WireFormat } from './codec.js';
 import { RecordIODecoder } from './recordio.js';
-import { silentMesosLogger, type MesosLogger } from './logger.js';
+import { silentLogger, type LogSink } from '../log.js';
 import type {
   AgentID, Call, ExecutorID, Event, Filters, FrameworkInfo, InverseOffer, KillPolicy, Offer, OfferID,
   OfferOperation, OperationStatus, Subscribed, TaskID, TaskInfo, TaskStatus,
@@ -30,7 +30,7 @@ export interface SchedulerClientOptions {
   heartbeatMissLimit?: number;
   /** Resubscription delay: initialMs doubling up to maxMs, each with jitter (default 1 s .. 15 s). */
   backoff?: { initialMs: number; maxMs: number };
-  logger?: MesosLogger;
+  logger?: LogSink;
   /** Roles to subscribe suppressed (Mesos 1.9+; older masters ignore it); see setSuppressedRoles. */
   suppressedRoles?: string[];
   /** Time allowed for a call's response (default 30 s). */
@@ -76,7 +76,7 @@ const FRAMEWORK_REMOVED = /framework.*(has been )?removed|removed framework|fram
 export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   private readonly masters: URL[];
   private readonly format: WireFormat;
-  private readonly log: MesosLogger;
+  private readonly log: LogSink;
   private readonly authorization: string | undefined;
   private readonly heartbeatMissLimit: number;
   private readonly backoff: { initialMs: number; maxMs: number };
@@ -132,7 +132,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
     this.maxRecordBytes = opts.maxRecordBytes;
     this.tls = opts.tls;
     this.suppressedRoles = opts.suppressedRoles ?? [];
-    this.log = opts.logger ?? silentMesosLogger;
+    this.log = opts.logger ?? silentLogger;
     try {
       encodeCall({ type: 'SUBSCRIBE', subscribe: { framework_info: this.framework } }, this.format);
     } catch (err) {

@@ -13,7 +13,7 @@ import {
   stratumError,
   type StratumErrorInfo,
 } from './errors.js';
-import { silentLogger, type StratumLogger } from './logger.js';
+import { silentLogger, type LogSink } from '../log.js';
 import {
   DEFAULT_VERSION_ROLLING_MASK,
   DEFAULT_VERSION_ROLLING_MIN_BIT_COUNT,
@@ -61,7 +61,7 @@ export interface StratumClientOptions {
   /** Drop the connection when the pool sends nothing for this long (default 10 min; 0 = never). */
   idleTimeoutMs?: number;
   maxLineLength?: number;
-  logger?: StratumLogger;
+  logger?: LogSink;
 }
 
 export type ClientState = 'connecting' | 'handshaking' | 'ready' | 'closed';
@@ -110,7 +110,7 @@ const METHOD_NOT_FOUND = RpcErrorCode.MethodNotFound;
 export class StratumClient extends EventEmitter<StratumClientEvents> {
   private readonly options: Required<Omit<StratumClientOptions, 'sessionId' | 'suggestDifficulty' | 'password'>> &
     Pick<StratumClientOptions, 'sessionId' | 'suggestDifficulty' | 'password'>;
-  private readonly log: StratumLogger;
+  private readonly log: LogSink;
   private socket: Socket | undefined;
   private conn: JsonRpcConnection | undefined;
   private _state: ClientState = 'connecting';

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { StratumClient, type ClientJob, type SessionInfo, type StratumClientOptions, type SubmitResult } from './client.js';
 import type { StratumProtocolError } from './errors.js';
-import { silentLogger, type StratumLogger } from './logger.js';
+import { silentLogger, type LogSink } from '../log.js';
 import type { Share, StratumJob } from './messages.js';
 import { parsePoolUrl, type PoolUrl } from './pool-url.js';
 
@@ -31,7 +31,7 @@ export interface PoolManagerOptions {
   maxQueuedShares?: number;
   /** A queued share older than this is given up as 'timeout' (default 60 s). */
   queuedShareMaxAgeMs?: number;
-  logger?: StratumLogger;
+  logger?: LogSink;
 }
 
 /** Everything a miner needs to build headers; rebuilt from scratch on every (re)subscribe and set_extranonce. */
@@ -83,7 +83,7 @@ const MAX_LIVE_JOBS = 256;
 
 export class PoolManager extends EventEmitter<PoolManagerEvents> {
   private readonly pools: (PoolConfig & { address: PoolUrl })[];
-  private readonly log: StratumLogger;
+  private readonly log: LogSink;
   private readonly fallbackTimeMs: number;
   private readonly failoverAfterFailures: number;
   private readonly maxQueuedShares: number;

@@ -1,7 +1,7 @@
 // Shared plumbing for the stratum tests: start pools and managers, wait for events with a deadline, clean up.
 import type { EventEmitter } from 'node:events';
 import { PoolManager, type PoolManagerOptions } from '../../src/stratum/pool-manager.js';
-import type { StratumLogger } from '../../src/stratum/logger.js';
+import type { LogSink } from '../../src/log.js';
 import { ScriptedPool, type ScriptedPoolOptions } from './scripted-pool.js';
 
 export interface LogEntry {
@@ -11,7 +11,7 @@ export interface LogEntry {
 }
 
 /** A logger that keeps every entry, so tests can assert that bad input was reported clearly. */
-export function recordingLogger(): StratumLogger & { entries: LogEntry[] } {
+export function recordingLogger(): LogSink & { entries: LogEntry[] } {
   const entries: LogEntry[] = [];
   const at = (level: string) => (obj: object, msg: string) => entries.push({ level, msg, obj: obj as Record<string, unknown> });
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
