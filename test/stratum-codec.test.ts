@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Backoff } from '../src/stratum/backoff.js';
+import { Backoff } from '../src/backoff.js';
 import { JsonRpcConnection, LineSplitter, parseRpcLine } from '../src/stratum/codec.js';
 import { StratumProtocolError, StratumRequestError, parseStratumError, stratumError } from '../src/stratum/errors.js';
 import { parsePoolUrl } from '../src/stratum/pool-url.js';

@@ -6,6 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { CONTENT_TYPES, decodeEvent, encodeCall, formatFromContentType, type WireFormat } from './codec.js';
 import { RecordIODecoder } from './recordio.js';
+import { Backoff } from '../backoff.js';
 import { silentLogger, type LogSink } from '../log.js';
 import type {
   AgentID, Call, ExecutorID, Event, Filters, FrameworkInfo, InverseOffer, KillPolicy, Offer, OfferID,
@@ -79,7 +80,6 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   private readonly log: LogSink;
   private readonly authorization: string | undefined;
   private readonly heartbeatMissLimit: number;
-  private readonly backoff: { initialMs: number; maxMs: number };
   private readonly callTimeoutMs: number;
   private readonly maxRedirects: number;
   private readonly maxRecordBytes: number | undefined;
@@ -93,7 +93,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   private started = false;
   private stopped = false;
   private generation = 0;
-  private attempt = 0;
+  private readonly retry: Backoff;
   private redirects = 0;
   private id: string | undefined;
   private stream: string | undefined;
@@ -123,9 +123,12 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
       ? `Basic ${Buffer.from(`${opts.principal}:${opts.secret ?? ''}`).toString('base64')}` : undefined;
     this.heartbeatMissLimit = opts.heartbeatMissLimit ?? 5;
     if (!(this.heartbeatMissLimit > 0)) throw new Error('SchedulerClient: heartbeatMissLimit must be > 0');
-    this.backoff = opts.backoff ?? { initialMs: 1000, maxMs: 15000 };
-    if (!(this.backoff.initialMs > 0) || !(this.backoff.maxMs >= this.backoff.initialMs)) {
-      throw new Error('SchedulerClient: backoff needs 0 < initialMs <= maxMs');
+    // Jitter 0.5..1.5 of each step spreads schedulers that lost the same master.
+    const { initialMs, maxMs } = opts.backoff ?? { initialMs: 1000, maxMs: 15000 };
+    try {
+      this.retry = new Backoff({ initialMs, maxMs, jitter: 1 });
+    } catch (err) {
+      throw new Error(`SchedulerClient: ${(err as Error).message}`);
     }
     this.callTimeoutMs = opts.callTimeoutMs ?? 30_000;
     this.maxRedirects = opts.maxRedirects ?? 10;
@@ -330,7 +333,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
       this.connectionLost(gen, `cannot encode SUBSCRIBE: ${(err as Error).message}`);
       return;
     }
-    this.log.info({ master: url.origin, frameworkId: this.id, attempt: this.attempt }, 'subscribing to Mesos master');
+    this.log.info({ master: url.origin, frameworkId: this.id, attempt: this.retry.failures }, 'subscribing to Mesos master');
     const req = this.requestModule(url).request(url, {
       method: 'POST',
       headers: this.headers(body),
@@ -449,7 +452,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
         }
         this.id = subscribed.framework_id.value;
         this.subscribedNow = true;
-        this.attempt = 0;
+        this.retry.reset();
         this.redirects = 0;
         const interval = subscribed.heartbeat_interval_seconds;
         this.heartbeatSeconds = interval && interval > 0 ? interval : DEFAULT_HEARTBEAT_SECONDS;
@@ -545,9 +548,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   }
 
   private nextDelay(): number {
-    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** Math.min(this.attempt, 30));
-    this.attempt++;
-    return Math.round(base / 2 + Math.random() * (base / 2)); // jitter: spread reconnecting schedulers
+    return this.retry.next();
   }
 
   private agentFor(url: URL): http.Agent {

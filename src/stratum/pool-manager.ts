@@ -2,7 +2,7 @@
 // failover down the list, and a return to the first pool once a background probe has been healthy for
 // `fallbackTimeMs`. It hands the miner fully built work sets and routes each share to the session it came from.
 import { EventEmitter } from 'node:events';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../backoff.js';
 import { StratumClient, type ClientJob, type SessionInfo, type StratumClientOptions, type SubmitResult } from './client.js';
 import type { StratumProtocolError } from './errors.js';
 import { silentLogger, type LogSink } from '../log.js';

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { addressToScript, NETWORKS, type NetworkName } from '../bitcoin/address.js';
 import { hashToDisplayHex } from '../bitcoin/hash.js';
 import { silentLogger, type Logger } from '../log.js';
-import { Backoff, type BackoffOptions } from '../stratum/backoff.js';
+import { Backoff, type BackoffOptions } from '../backoff.js';
 import { BitcoindRpcClient, RpcError, RpcTransportError } from './rpc.js';
 import {
   assembleSoloBlock,

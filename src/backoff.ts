@@ -1,4 +1,5 @@
-// Capped exponential backoff with jitter, so a down pool or DNS failure never causes a tight reconnect loop.
+// Capped exponential backoff with jitter, so a down pool, node or Mesos master never causes a tight reconnect
+// loop, and many clients that lost the same peer do not come back in step.
 
 export interface BackoffOptions {
   /** First delay in ms (default 1000). */
