@@ -115,3 +115,13 @@ function recordLanes(top32: v128, firstNonce: u32, remaining: u32, found: u32): 
 export function sha256(ptr: usize, len: usize): void {
   sha256Into(ptr, len, HASH_STATE, DIGEST);
 }
+
+/**
+ * SHA-256d (Bitcoin's double SHA-256) of len bytes at ptr into digestPtr(): the first digest is hashed again
+ * where it lies, without a round trip through the host. Used by the miner server's share checks.
+ */
+export function sha256d(ptr: usize, len: usize): void {
+  sha256Into(ptr, len, HASH_STATE, DIGEST);
+  // sha256Into copies its (32-byte) input into the padding block before writing the digest: in place is safe.
+  sha256Into(DIGEST, 32, HASH_STATE, DIGEST);
+}

@@ -4,6 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WasmKernel, simdSupported } from '../src/kernel/wasm.js';
 import type { KernelName } from '../src/kernel/types.js';
+import { hashToDisplayHex } from '../src/bitcoin/hash.js';
+import { BLOCK_881423, GENESIS } from './fixtures/blocks.js';
 
 const NIST: Array<[string, string | Uint8Array, string]> = [
   ['empty string', '', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
@@ -31,5 +33,68 @@ describe.each(builds)('WASM sha256 (%s build)', (name) => {
       const expected = createHash('sha256').update(data).digest('hex');
       expect(Buffer.from(kernel.sha256(data)).toString('hex'), `length ${len}`).toBe(expected);
     }
+  });
+});
+
+// sha256d: both hashes inside the module (the miner server's share checks use it for coinbases, merkle pairs
+// and headers).
+const doubleSha = (data: Uint8Array) =>
+  createHash('sha256').update(createHash('sha256').update(data).digest()).digest('hex');
+
+describe.each(builds)('WASM sha256d (%s build)', (name) => {
+  const kernel = WasmKernel.load(name);
+  const sha256d = (data: Uint8Array) => {
+    const out = Buffer.alloc(32);
+    kernel.sha256dInto(data, out);
+    return out;
+  };
+
+  it('gives the block hash of real headers (genesis and block 881,423)', () => {
+    expect(hashToDisplayHex(sha256d(Buffer.from(GENESIS.headerHex, 'hex')))).toBe(GENESIS.hashDisplay);
+    expect(hashToDisplayHex(sha256d(Buffer.from(BLOCK_881423.headerHex, 'hex')))).toBe(BLOCK_881423.hashDisplay);
+  });
+
+  it('is sha256(sha256(x)) of NIST vector inputs', () => {
+    for (const [, input] of NIST.slice(0, 4)) {
+      const bytes = Buffer.from(input as string, 'latin1');
+      const expected = createHash('sha256').update(createHash('sha256').update(bytes).digest()).digest('hex');
+      expect(sha256d(bytes).toString('hex')).toBe(expected);
+    }
+  });
+
+  it('matches node:crypto on every length 0..300 and on random lengths up to 4 KiB', () => {
+    for (let len = 0; len <= 300; len++) {
+      const data = randomBytes(len);
+      expect(sha256d(data).toString('hex'), `length ${len}`).toBe(doubleSha(data));
+    }
+    for (let i = 0; i < 50; i++) {
+      const data = randomBytes(301 + Math.floor(Math.random() * 3800));
+      expect(sha256d(data).toString('hex'), `length ${data.length}`).toBe(doubleSha(data));
+    }
+  });
+
+  it('writes at an offset and in place (the merkle fold hashes a pair over itself)', () => {
+    const data = randomBytes(100);
+    const out = Buffer.alloc(40, 0xee);
+    kernel.sha256dInto(data, out, 5);
+    expect(out.subarray(5, 37).toString('hex')).toBe(doubleSha(data));
+    expect([...out.subarray(0, 5), ...out.subarray(37)]).toEqual(Array(8).fill(0xee));
+    const pair = randomBytes(64);
+    const expected = doubleSha(pair);
+    kernel.sha256dInto(pair, pair, 0);
+    expect(pair.subarray(0, 32).toString('hex')).toBe(expected);
+  });
+
+  it('keeps working after an input larger than its memory grows it', () => {
+    const big = randomBytes(300_000);
+    expect(sha256d(big).toString('hex')).toBe(doubleSha(big));
+    const small = randomBytes(80);
+    expect(sha256d(small).toString('hex')).toBe(doubleSha(small));
+    expect(Buffer.from(kernel.sha256(small)).toString('hex')).toBe(createHash('sha256').update(small).digest('hex'));
+  });
+
+  it('refuses an output buffer without room for 32 bytes', () => {
+    expect(() => kernel.sha256dInto(Buffer.alloc(80), Buffer.alloc(31))).toThrow(/32 bytes at offset 0 of a 31-byte/);
+    expect(() => kernel.sha256dInto(Buffer.alloc(80), Buffer.alloc(40), 9)).toThrow(/offset 9/);
   });
 });

@@ -28,6 +28,7 @@ interface KernelExports {
   setJob(targetTopWord: number): void;
   scan(start: number, count: number): number;
   sha256(ptr: number, len: number): void;
+  sha256d(ptr: number, len: number): void;
 }
 
 // The smallest module using a v128 instruction: (func (result v128) (v128.const i32x4 0 0 0 0)).
@@ -86,6 +87,10 @@ export class WasmKernel {
   readonly lanes: number;
   readonly candidateCapacity: number;
   private readonly exports: KernelExports;
+  /** View over the whole linear memory, replaced when the memory grows (growing detaches the old buffer). */
+  private bytes: Uint8Array;
+  private readonly scratch: number;
+  private readonly digest: number;
 
   private constructor(readonly name: KernelName) {
     resolveKernel(name);
@@ -99,6 +104,9 @@ export class WasmKernel {
     this.exports = instance.exports as unknown as KernelExports;
     this.lanes = this.exports.kernelLanes();
     this.candidateCapacity = this.exports.candidateCapacity();
+    this.bytes = new Uint8Array(this.exports.memory.buffer);
+    this.scratch = this.exports.scratchPtr();
+    this.digest = this.exports.digestPtr();
   }
 
   static load(name: KernelName): WasmKernel {
@@ -127,12 +135,32 @@ export class WasmKernel {
 
   /** SHA-256 computed by the WASM module (for known-answer tests of its compression function). */
   sha256(data: Uint8Array): Uint8Array {
-    const ptr = this.exports.scratchPtr();
-    const needed = ptr + data.length;
+    this.writeScratch(data);
+    this.exports.sha256(this.scratch, data.length);
+    return this.bytes.slice(this.digest, this.digest + 32);
+  }
+
+  /**
+   * SHA-256d of `data` written to out[outOffset, outOffset + 32): one copy in, both hashes inside the module,
+   * 32 bytes out, no allocation. `out` may be `data` itself (the merkle fold hashes pairs in place).
+   */
+  sha256dInto(data: Uint8Array, out: Uint8Array, outOffset = 0): void {
+    if (outOffset < 0 || outOffset + 32 > out.length) {
+      throw new Error(`sha256d output needs 32 bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    this.writeScratch(data);
+    this.exports.sha256d(this.scratch, data.length);
+    const bytes = this.bytes;
+    const d = this.digest;
+    for (let i = 0; i < 32; i++) out[outOffset + i] = bytes[d + i]!;
+  }
+
+  /** Copies the input to the free memory past the static data, growing the memory when it does not fit. */
+  private writeScratch(data: Uint8Array): void {
+    const needed = this.scratch + data.length;
     const memory = this.exports.memory;
     if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
-    new Uint8Array(memory.buffer, ptr, data.length).set(data);
-    this.exports.sha256(ptr, data.length);
-    return new Uint8Array(memory.buffer, this.exports.digestPtr(), 32).slice();
+    if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
+    this.bytes.set(data, this.scratch);
   }
 }

@@ -3,7 +3,7 @@
 import { stratumPrevHashToInternal } from '../bitcoin/header.js';
 import { hexToBytes } from '../bitcoin/hex.js';
 import type { StratumJobFields } from '../upstream/types.js';
-import { sha256dInto, sha256dJs } from './sha256-js.js';
+import { sha256dInto } from './share-hash.js';
 
 /** The extranonce-dependent half of a share: its coinbase and the merkle root it leads to. */
 export interface CoinbaseRoot {
@@ -49,10 +49,10 @@ export class JobTemplate {
     this.coinb2.copy(coinbase, c1 + extranonce1.length + extranonce2.length);
     // The merkle fold runs in place: pair = root || branch, root written back into pair[0..32).
     const pair = Buffer.allocUnsafe(64);
-    sha256dInto(coinbase, 0, coinbase.length, pair, 0);
+    sha256dInto(coinbase, pair, 0);
     for (const branch of this.branches) {
       branch.copy(pair, 32);
-      sha256dInto(pair, 0, 64, pair, 0);
+      sha256dInto(pair, pair, 0);
     }
     return { coinbase, merkleRoot: pair.subarray(0, 32) };
   }
@@ -66,7 +66,9 @@ export class JobTemplate {
     header.writeUInt32LE(ntime >>> 0, 68);
     this.nbitsLe.copy(header, 72);
     header.writeUInt32LE(nonce >>> 0, 76);
-    return { header, hash: sha256dJs(header) };
+    const hash = Buffer.allocUnsafe(32);
+    sha256dInto(header, hash, 0);
+    return { header, hash };
   }
 
   /**
