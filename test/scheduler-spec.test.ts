@@ -198,10 +198,23 @@ describe('flag validation', () => {
     const s = parseScheduleFlags(good, { MESOS_MINER_POOL_PASS: 'x', MESOS_MINER_MINER_PASSWORD: 'y' });
     expect(s.masters).toEqual(['http://m1:5050', 'http://m2:5050']);
     expect(s.framework.roles).toEqual(['mining', '*']);
-    expect(s.framework.miner).toEqual({ cpus: 2.5, mem: 128 + 32 * 2 });
+    expect(s.framework.miner).toEqual({ cpus: 2.5, mem: 128 + 16 * 2 });
     expect(s.framework.container.network).toBe('BRIDGE');
     expect(s.framework.secrets).toEqual({ poolPass: 'x', minerPassword: 'y' });
     expect(s.framework.failoverTimeoutSeconds).toBe(604800);
+    expect(s.framework.server.mem).toBe(256);
+  });
+
+  it('memory defaults follow the measured figures: miners by threads, the server by the number of miners', () => {
+    const { serverMem: _explicit, ...noServerMem } = good;
+    const at = (change: Partial<ScheduleFlags>) => parseScheduleFlags({ ...noServerMem, ...change } as ScheduleFlags, {}).framework;
+    expect(at({ minerCpus: '1' }).miner.mem).toBe(144);
+    expect(at({ minerCpus: '8' }).miner.mem).toBe(256);
+    expect(at({ minerCpus: '0.5' }).miner.mem).toBe(144); // half a CPU still runs one thread
+    expect(at({ miners: '3' }).server.mem).toBe(160);
+    expect(at({ miners: '1000' }).server.mem).toBe(160);
+    expect(at({ miners: '2500' }).server.mem).toBe(224);
+    expect(at({ minerMem: '512', serverMem: '1024' })).toMatchObject({ miner: { mem: 512 }, server: { mem: 1024 } });
   });
 
   it.each([

@@ -6,7 +6,7 @@ import { SchedulerClient } from '../mesos/scheduler-client.js';
 import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from './framework.js';
 import type { Launcher } from './launcher.js';
 import { LocalLauncher } from './local-launcher.js';
-import { DEFAULT_SERVER_MEM, parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
+import { parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
 import { StateFile } from './state-file.js';
 import { startStatusServer, type StatusServer } from './status-server.js';
 
@@ -79,9 +79,9 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--failover-timeout <seconds>', 'how long Mesos keeps tasks running while the scheduler is away', String(FRAMEWORK_DEFAULTS.failoverTimeoutSeconds))
     .option('--miners <n>', 'number of miner tasks', '2')
     .option('--miner-cpus <cpus>', 'CPUs per miner task; its --threads is the whole part (>= 1)', '1')
-    .option('--miner-mem <mib>', 'memory per miner task in MiB (default: 128 + 32 per thread)')
+    .option('--miner-mem <mib>', 'memory per miner task in MiB (default: 128 + 16 per thread, from measurements)')
     .option('--server-cpus <cpus>', 'CPUs of the server task', '0.5')
-    .option('--server-mem <mib>', 'memory of the server task in MiB', String(DEFAULT_SERVER_MEM))
+    .option('--server-mem <mib>', 'memory of the server task in MiB (default: 128 + 32 per started 1,000 miners)')
     .option('--max-miners-per-agent <n>', 'at most this many miner tasks on one agent', String(FRAMEWORK_DEFAULTS.maxMinersPerAgent))
     .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image) or command (CLI installed on agents)', 'docker')
     .option('--image <image>', 'Docker image with the mesos-miner CLI as entrypoint', 'mesos-miner:latest')

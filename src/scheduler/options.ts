@@ -17,13 +17,22 @@ export function parseNumber(flag: string, value: string, opts: { min?: number; m
 }
 
 /**
- * Default memory (MiB) of a miner task with `threads` threads. Provisional figures (docs/OPERATIONS.md,
- * memory section): a Node process with the WASM kernel plus one worker thread per hashing thread.
+ * Default memory (MiB) of a miner task with `threads` threads. Measured with bench/memory.ts (docs/OPERATIONS.md,
+ * Memory): `mine` peaks at about 69 MiB + 9.5 MiB per thread (78 MiB at 1 thread, 144 MiB at 8). The default,
+ * 128 + 16 per thread, leaves 75-85 % headroom for a long uptime and the container's own overhead.
  */
 export function defaultMinerMem(threads: number): number {
-  return 128 + 32 * threads;
+  return 128 + 16 * threads;
 }
-export const DEFAULT_SERVER_MEM = 256;
+
+/**
+ * Default memory (MiB) of the server task for `miners` miners. Measured: `serve` peaks at 63 MiB idle and 83 MiB
+ * with 1,000 miners submitting (about 20 KiB per miner). The default, 128 + 32 per started 1,000 miners, is
+ * 160 MiB for up to 1,000 miners (about twice the measured peak) and grows with the topology.
+ */
+export function defaultServerMem(miners: number): number {
+  return 128 + 32 * Math.max(1, Math.ceil(miners / 1000));
+}
 
 export interface UpstreamFlags {
   pool?: string[];
@@ -88,7 +97,7 @@ export interface ScheduleFlags extends UpstreamFlags {
   minerCpus: string;
   minerMem?: string;
   serverCpus: string;
-  serverMem: string;
+  serverMem?: string;
   maxMinersPerAgent: string;
   container: string;
   image: string;
@@ -140,6 +149,7 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
   const secret = flags.secretFile ? readSecretFile('--secret-file', flags.secretFile) : undefined;
 
   const minerCpus = parseNumber('--miner-cpus', flags.minerCpus, { min: 0.1, max: 1024 });
+  const miners = parseNumber('--miners', flags.miners, { min: 0, max: 100_000, integer: true });
   const threads = Math.max(1, Math.floor(minerCpus));
   const mode = flags.container as ContainerMode;
   if (!CONTAINER_MODES.includes(mode)) throw new Error(`--container must be one of ${CONTAINER_MODES.join(', ')}, got '${flags.container}'`);
@@ -164,10 +174,10 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
       roles,
       failoverTimeoutSeconds: parseNumber('--failover-timeout', flags.failoverTimeout, { min: 0 }),
       ...(flags.principal ? { principal: flags.principal } : {}),
-      miners: parseNumber('--miners', flags.miners, { min: 0, max: 100_000, integer: true }),
+      miners,
       server: {
         cpus: parseNumber('--server-cpus', flags.serverCpus, { min: 0.1, max: 1024 }),
-        mem: parseNumber('--server-mem', flags.serverMem, { min: 32 }),
+        mem: flags.serverMem ? parseNumber('--server-mem', flags.serverMem, { min: 32 }) : defaultServerMem(miners),
       },
       miner: { cpus: minerCpus, mem: flags.minerMem ? parseNumber('--miner-mem', flags.minerMem, { min: 32 }) : defaultMinerMem(threads) },
       maxMinersPerAgent: parseNumber('--max-miners-per-agent', flags.maxMinersPerAgent, { min: 1, integer: true }),
