@@ -33,9 +33,10 @@ function alive(pid: number): boolean {
 const SERVER = `const [h,p]=process.argv[process.argv.indexOf('--listen')+1].split(':');`
   + `const s=require('net').createServer(c=>c.end()).listen(+p,h,()=>console.log('listening'));`
   + `process.on('SIGTERM',()=>{console.log('got SIGTERM');s.close();process.exit(0)});`;
-// Miner: prints its argv and password env; 'crash' mode exits 3 after 30 ms, otherwise waits for SIGTERM.
-const MINER = (mode: string) => `console.log(JSON.stringify({argv:process.argv.slice(1),pass:process.env.MESOS_MINER_PASS}));`
-  + (mode === 'crash' ? `setTimeout(()=>process.exit(3),30);` : `setInterval(()=>{},1000);process.on('SIGTERM',()=>{console.log('got SIGTERM');process.exit(0)});`);
+// Miner: prints its argv and password env; 'crash' mode exits 3 after 30 ms, otherwise waits for SIGTERM. The
+// handler is installed before the first line: a SIGTERM sent as soon as that line is seen must find it in place.
+const MINER = (mode: string) => (mode === 'crash' ? `setTimeout(()=>process.exit(3),30);` : `setInterval(()=>{},1000);process.on('SIGTERM',()=>{console.log('got SIGTERM');process.exit(0)});`)
+  + `console.log(JSON.stringify({argv:process.argv.slice(1),pass:process.env.MESOS_MINER_PASS}));`;
 
 function factory(minerMode: string): CommandFactory {
   return (task) => ({
@@ -111,7 +112,7 @@ describe('LocalLauncher', () => {
     await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'miners printed');
     await launcher.stop();
     expect(pids.every((pid) => !alive(pid))).toBe(true);
-    expect(lines(output).filter((l) => l.endsWith('got SIGTERM')).length).toBe(3);
+    expect(lines(output).filter((l) => l.endsWith('got SIGTERM')).length, lines(output).join(' | ')).toBe(3);
     expect(launcher.status().children.every((c) => c.state === 'stopped')).toBe(true);
   });
 
