@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The Dockerfile's runtime stage without Docker: production dependencies only (`npm ci --omit=dev
+# --ignore-scripts`), the built dist/, build/ and proto/, then the CLI run from there as the image's
+# entrypoint would. Catches a runtime import of a dev dependency or a file the image does not copy.
+# Needs `npm run build` first (CI runs it after `npm ci`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+app=$(mktemp -d)
+trap 'rm -rf "$app"' EXIT
+cp package.json package-lock.json "$app/"
+(cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
+cp -r dist build proto "$app/"
+cd /
+cli="$app/dist/cli.js"
+node "$cli" --help >/dev/null
+for cmd in bench mine serve schedule local; do node "$cli" "$cmd" --help >/dev/null; done
+node "$cli" bench --threads 1 --duration 0.3 --json >"$app/bench.json"
+node -e 'const r = require(process.argv[1]); if (!r.correctness.length || !r.results.every((x) => x.hashes > 0)) process.exit(1)' "$app/bench.json"
+if node "$cli" mine --threads 0 -o stratum+tcp://127.0.0.1:1 -u x 2>/dev/null; then echo "bad flag accepted" >&2; exit 1; fi
+echo "image smoke test: runtime layout ok ($(du -sh "$app/node_modules" | cut -f1) of production node_modules)"
