@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Block } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
 import { hashToDisplayHex } from '../src/bitcoin/hash.js';
@@ -11,6 +11,7 @@ import { ExtranonceExhaustedError, ExtranoncePrefixAllocator, prefixSizeFor } fr
 import { JobBook } from '../src/server/job-book.js';
 import { CoinbaseRootCache, checkShare, type ShareCheckContext } from '../src/server/share-check.js';
 import { sha256dInto } from '../src/server/share-hash.js';
+import { ShareHashSet } from '../src/server/share-set.js';
 import { Vardiff, roundDifficulty } from '../src/server/vardiff.js';
 import { GENESIS } from './fixtures/blocks.js';
 import type { UpstreamJob } from '../src/upstream/types.js';
@@ -116,6 +117,49 @@ describe('share hashing (the WASM kernel sha256d)', () => {
   });
 });
 
+describe('duplicate-share set keyed by share hash', () => {
+  it('finds every added hash again, refuses re-adds, and survives growth past its initial table', () => {
+    const set = new ShareHashSet();
+    const hashes = Array.from({ length: 5000 }, () => randomBytes(32));
+    for (const h of hashes) expect(set.add(h)).toBe(true);
+    expect(set.size).toBe(5000);
+    expect(set.byteLength).toBeGreaterThanOrEqual(5000 * 2 * 16);
+    for (const h of hashes) {
+      expect(set.has(h)).toBe(true);
+      expect(set.add(Buffer.from(h))).toBe(false);
+    }
+    expect(set.has(randomBytes(32))).toBe(false);
+    expect(set.size).toBe(5000);
+  });
+
+  it('tells apart hashes that differ only in one key byte or collide on the slot word', () => {
+    const set = new ShareHashSet();
+    const base = randomBytes(32);
+    expect(set.add(base)).toBe(true);
+    for (let i = 4; i < 16; i++) {
+      const other = Buffer.from(base);
+      other[i]! ^= 0x01; // same first word: same slot, resolved by linear probing
+      expect(set.has(other)).toBe(false);
+      expect(set.add(other)).toBe(true);
+    }
+    expect(set.size).toBe(13);
+  });
+
+  it('handles the all-zero key, clears, and refuses a short key', () => {
+    const set = new ShareHashSet();
+    const zero = Buffer.alloc(32);
+    expect(set.has(zero)).toBe(false);
+    expect(set.add(zero)).toBe(true);
+    expect(set.add(zero)).toBe(false);
+    expect(set.size).toBe(1);
+    set.add(randomBytes(32));
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.has(zero)).toBe(false);
+    expect(() => set.add(Buffer.alloc(15))).toThrow(/at least 16 bytes, got 15/);
+  });
+});
+
 describe('fast target compare', () => {
   it('agrees with bigint comparison', () => {
     const target = difficultyToTarget(2 ** -20);
@@ -159,7 +203,6 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
       jobKnown: book.has(job),
       difficulty: 1000,
       extranonce1: Buffer.from(slot.extranonce1, 'hex'),
-      extranonce1Hex: slot.extranonce1,
       extranonce2Size: slot.extranonce2Size,
       versionMask: 0x1fffe000,
       now: Date.now(),

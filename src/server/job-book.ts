@@ -5,6 +5,7 @@ import type { UpstreamJob } from '../upstream/types.js';
 import { difficultyToTarget } from '../bitcoin/target.js';
 import { targetToLeBytes } from './difficulty.js';
 import { JobTemplate } from './job-template.js';
+import { ShareHashSet } from './share-set.js';
 
 export interface ServerJob {
   /** Our job id, announced downstream (a hex counter, unique for the server's lifetime). */
@@ -15,8 +16,8 @@ export interface ServerJob {
   upstreamTargetLe: Buffer;
   /** Set when a clean job of the same space replaced it, or its space was lost: shares get "stale". */
   stale: boolean;
-  /** Shares already seen for this upstream job (any session), for duplicate detection. */
-  seen: Set<string>;
+  /** Hashes of the shares accepted for this upstream job (any session), for duplicate detection. */
+  seen: ShareHashSet;
 }
 
 /** Cache of difficulty -> LE target bytes (sessions share a handful of difficulties). */
@@ -50,7 +51,7 @@ export class JobBook {
       template: new JobTemplate(upstream),
       upstreamTargetLe: targetToLeBytes(upstream.target),
       stale: false,
-      seen: new Set(),
+      seen: new ShareHashSet(),
     };
     if (upstream.clean) this.markSpaceStale(upstream.spaceId);
     this.jobs.set(key, job);

@@ -11,6 +11,8 @@ export interface ServerMetricsSources {
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly shares: Counter<'result' | 'reason'>;
+  /** shares{result="accepted"}, bound once: the per-share path skips the label lookup. */
+  readonly acceptedShares: { inc(): void };
   readonly upstreamShares: Counter<'result'>;
   readonly blocks: Counter;
   readonly connectionsTotal: Counter<'outcome'>;
@@ -25,6 +27,7 @@ export class ServerMetrics {
       labelNames: ['result', 'reason'],
       registers,
     });
+    this.acceptedShares = this.shares.labels({ result: 'accepted', reason: '' });
     this.upstreamShares = new Counter({
       name: 'mesos_miner_server_upstream_shares_total',
       help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error)',

@@ -318,18 +318,18 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     return this.book.has(job);
   }
 
-  onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: bigint): void {
+  onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void {
     const now = Date.now();
     if (verdict.ok) {
       this.stats.recordAccepted(verdict.difficulty, now);
-      this.metrics.shares.inc({ result: 'accepted', reason: '' });
+      this.metrics.acceptedShares.inc();
       if (verdict.meetsUpstream) this.forward(session, share, verdict);
     } else {
       this.stats.recordRejected(verdict.reason);
       this.metrics.shares.inc({ result: 'rejected', reason: verdict.reason });
       this.log.debug({ session: session.id, worker: session.worker, reason: verdict.message }, 'share rejected');
     }
-    this.metrics.shareLatency.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+    this.metrics.shareLatency.observe((performance.now() - startedAt) / 1000);
   }
 
   private forward(session: Session, share: Share, verdict: Extract<ShareVerdict, { ok: true }>): void {

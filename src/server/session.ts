@@ -24,7 +24,8 @@ export interface SessionHost {
   currentJob(spaceId: string): ServerJob | null;
   jobKnown(job: ServerJob): boolean;
   /** Accounting and forwarding of a checked share. */
-  onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: bigint): void;
+  /** `startedAt` is the performance.now() of the submit's arrival. */
+  onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void;
   onSessionClosed(session: Session, reason: string): void;
 }
 
@@ -136,6 +137,12 @@ export class Session {
 
   private respond(id: RpcId, result: unknown): void {
     this.send({ id, result, error: null });
+  }
+
+  /** The answer to an accepted share, the one line sent per share: built without JSON.stringify of an object. */
+  private respondTrue(id: RpcId): void {
+    const idJson = typeof id === 'number' ? String(id) : JSON.stringify(id);
+    this.writeLine('{"id":' + idJson + ',"result":true,"error":null}\n');
   }
 
   private respondError(id: RpcId, code: number, message: string): void {
@@ -362,7 +369,7 @@ export class Session {
   }
 
   private onSubmit(req: RpcRequest): void {
-    const startedAt = process.hrtime.bigint();
+    const startedAt = performance.now();
     const now = Date.now();
     let share: Share;
     let user: string;
@@ -392,7 +399,6 @@ export class Session {
           jobKnown: announced ? this.host.jobKnown(announced.job) : false,
           difficulty: announced?.difficulty ?? this.difficulty,
           extranonce1: this.extranonce1Bytes,
-          extranonce1Hex: this.slot.extranonce1,
           extranonce2Size: this.slot.extranonce2Size,
           versionMask: this.versionMask,
           now,
@@ -404,10 +410,10 @@ export class Session {
     this.finishSubmit(req.id, share, verdict, startedAt);
   }
 
-  private finishSubmit(id: RpcId, share: Share, verdict: ShareVerdict, startedAt: bigint): void {
+  private finishSubmit(id: RpcId, share: Share, verdict: ShareVerdict, startedAt: number): void {
     const now = Date.now();
     if (verdict.ok) {
-      this.respond(id, true);
+      this.respondTrue(id);
       this.accepted++;
       this.lastShareAt = now;
       this.hashrate.addShare(verdict.difficulty, now);

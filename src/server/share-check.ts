@@ -60,8 +60,6 @@ export interface ShareCheckContext {
   /** Difficulty the session was told for that job. */
   difficulty: number;
   extranonce1: Buffer;
-  /** The same as hex (part of the duplicate key). */
-  extranonce1Hex: string;
   extranonce2Size: number;
   /** Version bits the session may roll (negotiated with mining.configure), 0 when none. */
   versionMask: number;
@@ -125,9 +123,6 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
     }
     version = ((version & ~ctx.versionMask) | (bits & ctx.versionMask)) >>> 0;
   }
-  const key = `${ctx.extranonce1Hex}:${share.extranonce2}:${share.ntime}:${share.nonce}:${version}`;
-  if (job.seen.has(key)) return reject('duplicate', 'Duplicate share');
-
   const cacheKey = `${job.id}:${share.extranonce2}`;
   let cr = ctx.rootCache?.get(cacheKey);
   if (!cr) {
@@ -141,7 +136,8 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
   if (!leHashMeetsTarget(built.hash, shareTargetLe(ctx.difficulty))) {
     return reject('low-difficulty', `Low difficulty share (session difficulty ${ctx.difficulty})`);
   }
-  job.seen.add(key);
+  // Same header = same work: the hash is the duplicate key (it covers extranonce1/2, ntime, nonce and version).
+  if (!job.seen.add(built.hash)) return reject('duplicate', 'Duplicate share');
   return {
     ok: true,
     job,
