@@ -17,6 +17,7 @@ const MIDSTATE: usize = memory.data(32, 16);
 const HASH_STATE: usize = memory.data(32, 16);
 const DIGEST: usize = memory.data(32, 16);
 const CANDIDATES: usize = memory.data(CANDIDATE_CAPACITY * 4, 16);
+const MERKLE_PAIR: usize = memory.data(64, 16);
 
 let targetTop: u32 = 0;
 let lastScanned: u32 = 0;
@@ -124,4 +125,19 @@ export function sha256d(ptr: usize, len: usize): void {
   sha256Into(ptr, len, HASH_STATE, DIGEST);
   // sha256Into copies its (32-byte) input into the padding block before writing the digest: in place is safe.
   sha256Into(DIGEST, 32, HASH_STATE, DIGEST);
+}
+
+/**
+ * Merkle root of a coinbase through a merkle branch, for the miner server: `len` coinbase bytes at ptr, followed
+ * in memory by `branches` 32-byte branch hashes. root = sha256d(coinbase), then root = sha256d(root || branch)
+ * for each; the root goes to digestPtr(). One call per share instead of one per tree level.
+ */
+export function merkleRoot(ptr: usize, len: usize, branches: u32): void {
+  sha256d(ptr, len);
+  const branchBase = ptr + len;
+  for (let i: usize = 0; i < <usize>branches; i++) {
+    memory.copy(MERKLE_PAIR, DIGEST, 32);
+    memory.copy(MERKLE_PAIR + 32, branchBase + (i << 5), 32);
+    sha256d(MERKLE_PAIR, 64);
+  }
 }

@@ -1,6 +1,7 @@
 // Plain SHA-256 over linear memory: used once per job for the header midstate, and exported so the
 // tests can check this module's compression against NIST vectors. Not on the per-nonce path.
 import { K_TABLE, IV_TABLE } from './generated';
+import { compressUnrolled } from './sha256-unrolled';
 
 // 64-word message schedule and a 128-byte block for the final padding.
 const SCHEDULE: usize = memory.data(64 * 4, 16);
@@ -47,7 +48,7 @@ export function initState(statePtr: usize): void {
 export function sha256Into(dataPtr: usize, len: usize, statePtr: usize, outPtr: usize): void {
   initState(statePtr);
   let offset: usize = 0;
-  for (; offset + 64 <= len; offset += 64) compress(statePtr, dataPtr + offset);
+  for (; offset + 64 <= len; offset += 64) compressUnrolled(statePtr, dataPtr + offset);
   const rest = len - offset;
   memory.fill(LAST_BLOCKS, 0, 128);
   memory.copy(LAST_BLOCKS, dataPtr + offset, rest);
@@ -56,6 +57,6 @@ export function sha256Into(dataPtr: usize, len: usize, statePtr: usize, outPtr: 
   // Message length in bits, big-endian, in the last 8 bytes (lengths here stay below 2^32 bytes).
   const bits = <u64>len << 3;
   store<u64>(LAST_BLOCKS + blocks * 64 - 8, bswap<u64>(bits));
-  for (let i: usize = 0; i < blocks; i++) compress(statePtr, LAST_BLOCKS + i * 64);
+  for (let i: usize = 0; i < blocks; i++) compressUnrolled(statePtr, LAST_BLOCKS + i * 64);
   for (let i: usize = 0; i < 8; i++) store<u32>(outPtr + (i << 2), bswap<u32>(load<u32>(statePtr + (i << 2))));
 }

@@ -98,3 +98,27 @@ describe.each(builds)('WASM sha256d (%s build)', (name) => {
     expect(() => kernel.sha256dInto(Buffer.alloc(80), Buffer.alloc(40), 9)).toThrow(/offset 9/);
   });
 });
+
+describe.each(builds)('WASM merkle fold (%s build)', (name) => {
+  const kernel = WasmKernel.load(name);
+
+  it('folds a coinbase through a branch exactly like sha256d(root || branch) level by level', () => {
+    for (const levels of [0, 1, 2, 12]) {
+      const coinbase = randomBytes(100 + levels * 7);
+      const branch = Array.from({ length: levels }, () => randomBytes(32));
+      let root = createHash('sha256').update(createHash('sha256').update(coinbase).digest()).digest();
+      for (const b of branch) {
+        const pair = Buffer.concat([root, b]);
+        root = createHash('sha256').update(createHash('sha256').update(pair).digest()).digest();
+      }
+      const out = Buffer.alloc(36);
+      kernel.merkleRootInto(coinbase, Buffer.concat(branch), out, 4);
+      expect(out.subarray(4).toString('hex'), `${levels} levels`).toBe(root.toString('hex'));
+    }
+  });
+
+  it('refuses a branch that is not whole 32-byte hashes, and a short output', () => {
+    expect(() => kernel.merkleRootInto(Buffer.alloc(60), Buffer.alloc(33), Buffer.alloc(32))).toThrow(/32-byte hashes, got 33/);
+    expect(() => kernel.merkleRootInto(Buffer.alloc(60), Buffer.alloc(32), Buffer.alloc(32), 1)).toThrow(/offset 1/);
+  });
+});

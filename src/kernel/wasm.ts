@@ -29,6 +29,7 @@ interface KernelExports {
   scan(start: number, count: number): number;
   sha256(ptr: number, len: number): void;
   sha256d(ptr: number, len: number): void;
+  merkleRoot(ptr: number, len: number, branches: number): void;
 }
 
 // The smallest module using a v128 instruction: (func (result v128) (v128.const i32x4 0 0 0 0)).
@@ -155,12 +156,30 @@ export class WasmKernel {
     for (let i = 0; i < 32; i++) out[outOffset + i] = bytes[d + i]!;
   }
 
-  /** Copies the input to the free memory past the static data, growing the memory when it does not fit. */
-  private writeScratch(data: Uint8Array): void {
-    const needed = this.scratch + data.length;
+  /**
+   * Merkle root of `coinbase` through `branch` (the branch hashes concatenated, 32 bytes each, as sent by the
+   * pool) written to out[outOffset, outOffset + 32): sha256d(coinbase), then sha256d(root || b) per level, all
+   * inside the module in one call.
+   */
+  merkleRootInto(coinbase: Uint8Array, branch: Uint8Array, out: Uint8Array, outOffset = 0): void {
+    if (branch.length % 32 !== 0) throw new Error(`merkle branch must be 32-byte hashes, got ${branch.length} bytes`);
+    if (outOffset < 0 || outOffset + 32 > out.length) {
+      throw new Error(`merkle root output needs 32 bytes at offset ${outOffset} of a ${out.length}-byte buffer`);
+    }
+    this.writeScratch(coinbase, branch);
+    this.exports.merkleRoot(this.scratch, coinbase.length, branch.length / 32);
+    const bytes = this.bytes;
+    const d = this.digest;
+    for (let i = 0; i < 32; i++) out[outOffset + i] = bytes[d + i]!;
+  }
+
+  /** Copies the input (and what follows it) to the free memory past the static data, growing the memory as needed. */
+  private writeScratch(data: Uint8Array, then?: Uint8Array): void {
+    const needed = this.scratch + data.length + (then?.length ?? 0);
     const memory = this.exports.memory;
     if (needed > memory.buffer.byteLength) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
     if (this.bytes.buffer !== memory.buffer) this.bytes = new Uint8Array(memory.buffer);
     this.bytes.set(data, this.scratch);
+    if (then) this.bytes.set(then, this.scratch + data.length);
   }
 }

@@ -3,7 +3,7 @@
 import { stratumPrevHashToInternal } from '../bitcoin/header.js';
 import { hexToBytes } from '../bitcoin/hex.js';
 import type { StratumJobFields } from '../upstream/types.js';
-import { sha256dInto } from './share-hash.js';
+import { merkleRootInto, sha256dInto } from './share-hash.js';
 
 /** The extranonce-dependent half of a share: its coinbase and the merkle root it leads to. */
 export interface CoinbaseRoot {
@@ -21,6 +21,8 @@ export class JobTemplate {
   readonly coinb1: Buffer;
   readonly coinb2: Buffer;
   readonly branches: Buffer[];
+  /** The branch hashes back to back, as the kernel's merkle fold reads them. */
+  private readonly branchBytes: Buffer;
   readonly version: number;
   readonly ntime: number;
   /** prevhash in header order (each 4-byte word reversed from the Stratum form). */
@@ -32,6 +34,7 @@ export class JobTemplate {
     this.coinb2 = hexToBytes(job.coinb2, `job ${job.jobId} coinb2`);
     if (!Array.isArray(job.merkleBranch)) throw new Error(`job ${job.jobId}: merkle branch must be an array`);
     this.branches = job.merkleBranch.map((b, i) => hexToBytes(b, `job ${job.jobId} merkle_branch[${i}]`, 32));
+    this.branchBytes = Buffer.concat(this.branches);
     this.prevhashLe = stratumPrevHashToInternal(job.prevhash);
     this.version = hexToBytes(job.version, `job ${job.jobId} version`, 4).readUInt32BE(0);
     this.ntime = hexToBytes(job.ntime, `job ${job.jobId} ntime`, 4).readUInt32BE(0);
@@ -47,14 +50,9 @@ export class JobTemplate {
     extranonce1.copy(coinbase, c1);
     extranonce2.copy(coinbase, c1 + extranonce1.length);
     this.coinb2.copy(coinbase, c1 + extranonce1.length + extranonce2.length);
-    // The merkle fold runs in place: pair = root || branch, root written back into pair[0..32).
-    const pair = Buffer.allocUnsafe(64);
-    sha256dInto(coinbase, pair, 0);
-    for (const branch of this.branches) {
-      branch.copy(pair, 32);
-      sha256dInto(pair, pair, 0);
-    }
-    return { coinbase, merkleRoot: pair.subarray(0, 32) };
+    const merkleRoot = Buffer.allocUnsafe(32);
+    merkleRootInto(coinbase, this.branchBytes, merkleRoot, 0);
+    return { coinbase, merkleRoot };
   }
 
   /** The 80-byte header and its sha256d for a merkle root; `version` already has rolled bits applied. */

@@ -14,3 +14,8 @@ function hashKernel(): WasmKernel {
 export function sha256dInto(data: Uint8Array, out: Uint8Array, outOffset = 0): void {
   hashKernel().sha256dInto(data, out, outOffset);
 }
+
+/** Merkle root of `coinbase` through `branch` (32-byte hashes concatenated) written to out[outOffset, +32). */
+export function merkleRootInto(coinbase: Uint8Array, branch: Uint8Array, out: Uint8Array, outOffset = 0): void {
+  hashKernel().merkleRootInto(coinbase, branch, out, outOffset);
+}
