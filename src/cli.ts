@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // mesos-miner command line: each command registers itself from the module that owns it.
-import { Command } from 'commander';
-import { registerMineCommand } from './miner/command.js';
+import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './kernel/command.js';
+import { registerMineCommand } from './miner/command.js';
 import { registerServeCommand } from './server/command.js';
 import { registerSchedulerCommands } from './scheduler/command.js';
+import { packageVersion } from './stratum/version.js';
+
+/** Exit code of a bad command line (an unknown flag, a bad value): nothing was started. */
+const USAGE_EXIT_CODE = 2;
+const INFORMATIONAL = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
 const program = new Command();
 program
   .name('mesos-miner')
   .description('Distributed Bitcoin (SHA-256d) miner: WebAssembly kernel, Stratum v1 miner and server, Mesos framework')
-  .version('0.1.0')
-  .showHelpAfterError('(add --help for usage)');
+  .version(packageVersion())
+  // Errors are thrown to the handler below instead of exiting inside commander (inherited by the commands).
+  .exitOverride();
 
 // Commands (one line each):
 registerMineCommand(program);
@@ -19,4 +25,14 @@ registerBenchCommand(program);
 registerServeCommand(program);
 registerSchedulerCommands(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  if (INFORMATIONAL.has(err.code)) process.exit(err.exitCode);
+  // Commander's own parse errors (unknown option, missing value) exit 1 by default; the commands' flag
+  // checks use 2. Both are usage errors: exit 2 with a pointer to --help. Runtime failures keep their code.
+  const usage = err.exitCode === USAGE_EXIT_CODE || err.code !== 'commander.error';
+  if (usage) process.stderr.write('(add --help for usage)\n');
+  process.exit(usage ? USAGE_EXIT_CODE : err.exitCode);
+}

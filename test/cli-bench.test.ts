@@ -40,9 +40,12 @@ describe('mesos-miner bench', () => {
     [['--kernel', 'avx'], /--kernel must be simd, scalar or both, got "avx"/],
     [['--duration', '-1'], /--duration must be a number of seconds/],
     [['--bogus'], /unknown option '--bogus'/],
-  ])('rejects %j with a clear error and a non-zero exit', async (args, message) => {
+    [['--threads'], /option '-t, --threads <list>' argument missing/],
+    [['extra'], /too many arguments for 'bench'/],
+  ])('rejects %j with a clear error and exit code 2 (usage)', async (args, message) => {
     const { code, stdout, stderr } = await bench(...args);
-    expect(code).not.toBe(0);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/\(add --help for usage\)/);
     expect(stderr).toMatch(message);
     expect(stdout).toBe('');
   });

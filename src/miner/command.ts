@@ -92,8 +92,9 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
     log.flush?.();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // 'on', not 'once': a second signal during shutdown must not kill the process with the default action.
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
     await miner.start();

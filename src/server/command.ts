@@ -116,7 +116,8 @@ export function registerServeCommand(program: Command): void {
         log.flush?.();
         process.exit(0);
       };
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
-      process.once('SIGINT', () => void shutdown('SIGINT'));
+      // 'on', not 'once': a second signal during shutdown must not kill the process with the default action.
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      process.on('SIGINT', () => void shutdown('SIGINT'));
     });
 }

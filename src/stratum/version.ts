@@ -1,18 +1,23 @@
-// The product name/version a pool sees in mining.subscribe and client.get_version.
+// The product version (from package.json) and the name/version a pool sees in mining.subscribe and
+// client.get_version.
 import { readFileSync } from 'node:fs';
 
 let cached: string | undefined;
 
-/** "mesos-miner/<package.json version>" (src/stratum and dist/stratum both sit two levels below the root). */
-export function userAgent(): string {
+/** package.json's version (src/stratum and dist/stratum both sit two levels below the root). */
+export function packageVersion(): string {
   if (cached) return cached;
-  let version = '0.0.0';
+  cached = '0.0.0';
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    if (typeof pkg.version === 'string') version = pkg.version;
+    if (typeof pkg.version === 'string') cached = pkg.version;
   } catch {
     // Packaged without package.json: still identify ourselves.
   }
-  cached = `mesos-miner/${version}`;
   return cached;
+}
+
+/** "mesos-miner/<version>". */
+export function userAgent(): string {
+  return `mesos-miner/${packageVersion()}`;
 }
