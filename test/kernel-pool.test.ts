@@ -71,20 +71,26 @@ describe.each([2, 3])('KernelPool with %i threads', (threads) => {
     expect(result).toEqual({ hashed: 300_003, nonces: [fx.nonce], cancelled: false });
   });
 
-  it('cancel() stops every in-flight scan quickly, and the pool keeps working', async () => {
+  it('cancel() stops every in-flight scan within tens of ms, and the pool keeps working', async () => {
     const header = randomBytes(80);
-    const before = pool.totalHashed();
-    const running = pool.scanRange({ header, target: 0n, startNonce: 0, count: 2 ** 31 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const cancelledAt = performance.now();
-    pool.cancel();
-    const result = await running;
-    const latencyMs = performance.now() - cancelledAt;
-    expect(result.cancelled).toBe(true);
-    expect(result.hashed).toBeGreaterThan(0);
-    expect(result.hashed).toBeLessThan(2 ** 31);
-    expect(latencyMs).toBeLessThan(250); // ~10 ms per sub-batch; generous for a loaded 2-core machine
-    expect(pool.totalHashed() - before).toBeGreaterThanOrEqual(result.hashed);
+    const latencies: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const before = pool.totalHashed();
+      const running = pool.scanRange({ header, target: 0n, startNonce: 0, count: 2 ** 31 });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const cancelledAt = performance.now();
+      pool.cancel();
+      const result = await running;
+      latencies.push(performance.now() - cancelledAt);
+      expect(result.cancelled).toBe(true);
+      expect(result.hashed).toBeGreaterThan(0);
+      expect(result.hashed).toBeLessThan(2 ** 31);
+      expect(pool.totalHashed() - before).toBeGreaterThanOrEqual(result.hashed);
+    }
+    latencies.sort((a, b) => a - b);
+    // A sub-batch is ~10 ms; the median must show that, the worst case is allowed a busy 2-core machine.
+    expect(latencies[2]).toBeLessThan(50);
+    expect(latencies[4]).toBeLessThan(250);
     const after = await pool.scan({ header, target: MAX_TARGET, startNonce: 5, count: 3 });
     expect(after).toEqual({ hashed: 3, nonces: [5, 6, 7], cancelled: false });
   });
