@@ -112,6 +112,27 @@ describe('JobWork: extranonce2 split across threads', () => {
     expect(() => work.next(1)).toThrow(/slot 1 used up/);
   });
 
+  it('with version rolling, rolls mask bits once the extranonce2 space is used up: every header stays unique', () => {
+    const mask = 0x1fffe000;
+    const work = new JobWork({ job, extranonce1: s.extranonce1, extranonce2Size: 1, difficulty: 1, slots: 3, versionMask: mask });
+    const headers = new Set<string>();
+    const versions = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      for (let slot = 0; slot < 3; slot++) {
+        const w = work.next(slot);
+        const p = submitParamsFor(w, 7);
+        // The header's version is what a pool derives from the submitted bits (BIP 310).
+        const bits = parseInt(p.versionBitsHex!, 16);
+        expect(bits & ~mask).toBe(0);
+        expect(w.header.readUInt32LE(0)).toBe(((job.version & ~mask) | bits) >>> 0);
+        headers.add(w.header.toString('hex'));
+        versions.add(p.versionBitsHex!);
+      }
+    }
+    expect(headers.size).toBe(1200); // 1200 units over a 256-value extranonce2: none repeated
+    expect(versions.size).toBe(5); // ceil(1200 / 256) passes, each with its own version bits
+  });
+
   it('rejects bad options with a clear error', () => {
     const base = { job, extranonce1: s.extranonce1, extranonce2Size: 4, difficulty: 1 };
     expect(() => new JobWork({ ...base, slots: 0 })).toThrow(/slots/);

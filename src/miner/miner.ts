@@ -3,7 +3,6 @@
 // nonce space in chunks, so a new job is picked up at the next chunk and a clean job cancels scans at once.
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { extranonce2Space } from '../bitcoin/coinbase.js';
 import { HashrateMeter } from '../kernel/hashrate.js';
 import { KernelPool, validateThreads, type KernelChoice, type KernelName } from '../kernel/pool.js';
 import { NONCE_SPACE } from '../kernel/types.js';
@@ -11,7 +10,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { Share } from '../stratum/messages.js';
 import { PoolManager, type PoolConfig, type PoolManagerOptions, type ShareOutcome, type WorkSet } from '../stratum/pool-manager.js';
 import { ShareStats, rejectionReason, type ShareCounts } from './share-stats.js';
-import { ExtranonceSpaceExhaustedError, JobWork, checkNonce, submitParamsFor, type Work } from './work.js';
+import { ExtranonceSpaceExhaustedError, JobWork, checkNonce, submitParamsFor, workCapacity, type Work } from './work.js';
 
 /** Without a fixed nonceChunk, each thread sizes its kernel calls to take about this long. */
 export const TARGET_CHUNK_SECONDS = 0.5;
@@ -223,8 +222,8 @@ export class Miner extends EventEmitter<MinerEvents> {
     let jobWork: JobWork;
     try {
       // A pool may give fewer extranonce2 values than we have threads (tiny extranonce2_size): spare threads idle.
-      const space = extranonce2Space(ws.extranonce2Size);
-      const slots = Number(space < BigInt(this.threads) ? space : BigInt(this.threads));
+      const capacity = workCapacity(ws.extranonce2Size, ws.versionMask);
+      const slots = Number(capacity < BigInt(this.threads) ? capacity : BigInt(this.threads));
       jobWork = new JobWork({
         job: ws.job,
         extranonce1: ws.extranonce1,
@@ -234,7 +233,7 @@ export class Miner extends EventEmitter<MinerEvents> {
         versionMask: ws.versionMask,
       });
       if (slots < this.threads) {
-        this.log.warn({ extranonce2Size: ws.extranonce2Size, threads: this.threads, used: slots }, 'miner: extranonce2 space too small for every thread');
+        this.log.warn({ extranonce2Size: ws.extranonce2Size, threads: this.threads, used: slots }, 'miner: extranonce2 space (and version rolling) too small for every thread');
       }
     } catch (err) {
       this.log.error({ pool: ws.url, jobId: ws.job.jobId, err: (err as Error).message }, 'miner: cannot build work from this job; ignoring it');

@@ -63,8 +63,11 @@ export class JobWork {
   readonly slots: number;
   private readonly space: bigint;
   private readonly counters: bigint[];
+  /** Version with the base rolled bits; rolling steps XOR more bits inside the mask into it. */
   private readonly version: number;
-  private readonly versionBitsHex?: string;
+  private readonly mask: number;
+  /** How many versions each slot may use: 2^(bits in the mask), 1 without rolling. */
+  private readonly versions: bigint;
   private readonly ntimeHex: string;
 
   constructor(private readonly opts: WorkOptions) {
@@ -77,19 +80,20 @@ export class JobWork {
     this.slots = opts.slots ?? 1;
     if (!Number.isInteger(this.slots) || this.slots < 1) throw new Error(`work: slots must be >= 1, got ${this.slots}`);
     this.space = extranonce2Space(opts.extranonce2Size);
-    if (BigInt(this.slots) > this.space) {
+    const mask = opts.versionMask ?? 0;
+    assertUint32(mask, 'version-rolling mask');
+    this.mask = mask;
+    this.versions = 1n << BigInt(popcount(mask));
+    if (BigInt(this.slots) > workCapacity(opts.extranonce2Size, mask)) {
       throw new Error(
         `work: ${this.slots} slots cannot share a ${opts.extranonce2Size}-byte extranonce2 (${this.space} values)`,
       );
     }
     this.counters = new Array<bigint>(this.slots).fill(0n);
     assertUint32(job.version, 'job version');
-    const mask = opts.versionMask ?? 0;
-    assertUint32(mask, 'version-rolling mask');
     if (mask !== 0) {
       const bits = (opts.versionBits ?? job.version) & mask;
       this.version = rollVersion(job.version, bits >>> 0, mask);
-      this.versionBitsHex = uint32ToBeHex((this.version & mask) >>> 0);
     } else {
       if (opts.versionBits !== undefined) throw new Error('work: versionBits given without a version-rolling mask');
       this.version = job.version;
@@ -98,19 +102,26 @@ export class JobWork {
     hexToBytes(this.ntimeHex, 'ntime', 4);
   }
 
-  /** The next unused header for a slot; throws ExtranonceSpaceExhaustedError when the slot's share is used up. */
+  /**
+   * The next unused header for a slot. Position p = k * slots + slot walks the extranonce2 space first
+   * (extranonce2 = p mod space); with version rolling, each further pass over it XORs the next combination of
+   * mask bits into the version (BIP 310), so a small extranonce2 (e.g. behind a proxy) still gives every thread
+   * fresh work. Throws ExtranonceSpaceExhaustedError when the slot's share of both is used up.
+   */
   next(slot: number): Work {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) {
       throw new Error(`work: slot must be an integer 0..${this.slots - 1}, got ${slot}`);
     }
-    const value = this.counters[slot]! * BigInt(this.slots) + BigInt(slot);
-    if (value >= this.space) throw new ExtranonceSpaceExhaustedError(this.jobId, slot, this.opts.extranonce2Size);
+    const position = this.counters[slot]! * BigInt(this.slots) + BigInt(slot);
+    const pass = position / this.space;
+    if (pass >= this.versions) throw new ExtranonceSpaceExhaustedError(this.jobId, slot, this.opts.extranonce2Size);
     this.counters[slot]! += 1n;
-    const en2 = extranonce2Hex(value, this.opts.extranonce2Size);
+    const en2 = extranonce2Hex(position % this.space, this.opts.extranonce2Size);
+    const version = (this.version ^ depositBits(Number(pass), this.mask)) >>> 0;
     const { header } = buildJobHeader(
       this.opts.job,
       { extranonce1: this.opts.extranonce1, extranonce2: en2, extranonce2Size: this.opts.extranonce2Size },
-      { version: this.version },
+      { version },
     );
     return {
       jobId: this.jobId,
@@ -120,9 +131,29 @@ export class JobWork {
       difficulty: this.opts.difficulty,
       extranonce2Hex: en2,
       ntimeHex: this.ntimeHex,
-      ...(this.versionBitsHex !== undefined ? { versionBitsHex: this.versionBitsHex } : {}),
+      ...(this.mask !== 0 ? { versionBitsHex: uint32ToBeHex((version & this.mask) >>> 0) } : {}),
     };
   }
+}
+
+/** How many distinct headers (before nonces) a job offers: extranonce2 values x version-rolling combinations. */
+export function workCapacity(extranonce2Size: number, versionMask = 0): bigint {
+  return extranonce2Space(extranonce2Size) << BigInt(popcount(versionMask));
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
+  return n;
+}
+
+/** Spreads the low bits of `value` over the set bits of `mask`, lowest first (a software PDEP). */
+function depositBits(value: number, mask: number): number {
+  let out = 0;
+  for (let m = mask >>> 0, v = value; m !== 0 && v !== 0; m &= m - 1, v = Math.floor(v / 2)) {
+    if (v & 1) out |= m & -m;
+  }
+  return out >>> 0;
 }
 
 export function headerForNonce(work: Work, nonce: number): Buffer {
