@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { SchedulerClient } from '../mesos/scheduler-client.js';
 import type { Logger } from '../log.js';
 import { backoffDelay, RelaunchBackoff, type BackoffOptions } from './backoff.js';
+import { failedCallOutcome, masterAnswered } from './call-outcome.js';
 import { planOffers, type PlacementRequest, type TaskShape } from './matching.js';
 import type { FrameworkInfo, Offer, Subscribed, TaskInfo, TaskStatus } from './mesos-types.js';
 import type { Launcher } from './launcher.js';
@@ -220,8 +221,13 @@ export class Framework implements Launcher {
 
   /** Resolves when every event received so far has been handled, saved and acknowledged (tests, shutdown). */
   async idle(): Promise<void> {
-    await this.queue;
-    while (this.background.size > 0) await Promise.all([...this.background]);
+    // A background call may queue a handler when it fails (a refused ACCEPT): wait until neither moves.
+    for (;;) {
+      const queue = this.queue;
+      await queue;
+      if (this.background.size > 0) await Promise.all([...this.background]);
+      else if (queue === this.queue) return;
+    }
   }
 
   private inBackground(work: Promise<void>): void {
@@ -400,10 +406,55 @@ export class Framework implements Launcher {
     for (const { offer, tasks } of launches) {
       this.forgetOffer(offer.id.value);
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
-      this.inBackground(this.call('launch', () => this.client.launch([offer.id], tasks, filters)));
+      this.inBackground(this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
+        this.enqueue('launch failed', () => this.onLaunchFailed(offer, tasks.map((t) => t.task_id.value), err));
+      }));
     }
     // Unused offers rescinded in the meantime are gone already: nothing to decline.
     this.declineAll(this.dropRescinded(result.unused));
+    this.adjustOfferInterest(now);
+  }
+
+  /**
+   * An ACCEPT that failed. Refused (the master answered with an error, or the call never left): its intents are
+   * dropped at once and saved, so the tasks count as missing and are placed on the next offers (REVIVE if we had
+   * suppressed); an offer the master still holds is given back. Outcome unknown (timeout, connection reset: the
+   * master may have taken it): its tasks are reconciled now rather than after the launch timeout; the answer
+   * either confirms them or (TASK_UNKNOWN / TASK_LOST) ends them, and they are relaunched.
+   */
+  private async onLaunchFailed(offer: Offer, taskIds: string[], err: unknown): Promise<void> {
+    const now = this.now();
+    // Only tasks still waiting for their first update: one may have been confirmed in the meantime.
+    const intents = taskIds.map((id) => this.store.get(id)).filter((t): t is TaskRecord => t?.state === 'INTENT');
+    const outcome = failedCallOutcome(err);
+    const message = (err as Error).message;
+    if (outcome === 'unknown') {
+      this.log.warn({ offerId: offer.id.value, tasks: intents.length, err: message }, 'ACCEPT outcome unknown: reconciling its tasks now');
+      if (this.reconcile.pending.size === 0) this.reconcile.attempt = 0;
+      for (const t of intents) {
+        this.reconcile.pending.add(t.taskId);
+        // Counts as the launch timeout's reconciliation: no answer within the launch timeout gives the task up.
+        this.launchReconcileSentAt.set(t.taskId, now);
+      }
+      if (this.subscribed && intents.length > 0) this.sendExplicitReconcile(now);
+      return;
+    }
+    this.log.warn({ offerId: offer.id.value, tasks: intents.length, err: message }, 'ACCEPT refused: launch dropped, tasks placed again on the next offers');
+    const roles = new Set<TaskRecord['role']>();
+    for (const t of intents) {
+      this.store.remove(t.taskId);
+      this.launchReconcileSentAt.delete(t.taskId);
+      roles.add(t.role);
+    }
+    // A refusal that repeats (a bad call) must not turn into a tight offer/ACCEPT loop.
+    for (const role of roles) this.backoff[role].recordExit(now, undefined, false);
+    if (intents.length > 0) await this.persist();
+    // The master answered, so it still counts the offer as ours: give it back (short filter). After 403/307 the
+    // subscription is being replaced and the offer dies with it.
+    const status = masterAnswered(err);
+    if (status !== undefined && status !== 403 && status !== 307 && this.subscribed) {
+      this.send('decline', () => this.client.decline([offer.id], { refuse_seconds: 1 }));
+    }
     this.adjustOfferInterest(now);
   }
 

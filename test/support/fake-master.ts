@@ -51,6 +51,13 @@ export interface FakeMasterOptions {
   launchStepMs?: number;
 }
 
+/**
+ * How the next call of a type fails: an HTTP error answered without applying the call; 'drop' (connection reset,
+ * not applied); 'hang' (never answered, not applied); 'applied-hang' (applied, but the answer never comes: the
+ * caller cannot know whether the master took it).
+ */
+export type CallFailure = { status: number; body?: string } | 'drop' | 'hang' | 'applied-hang';
+
 export interface RecordedCall {
   call: Call;
   format: WireFormat;
@@ -119,6 +126,10 @@ export class FakeMaster {
   launchBehavior: 'run' | 'hang' | 'drop' = 'run';
   heartbeatsPaused = false;
   redirectTo: string | undefined;
+  /** Failures queued by failNextCall, per call type, used up in order. */
+  private readonly callFailures = new Map<Call['type'], CallFailure[]>();
+  /** Responses left unanswered by a 'hang' failure (ended on close). */
+  private readonly hanging = new Set<http.ServerResponse>();
 
   private readonly server: http.Server | https.Server;
   private readonly sockets = new Set<Socket>();
@@ -187,6 +198,8 @@ export class FakeMaster {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const fw of this.frameworks.values()) clearInterval(fw.heartbeat);
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -318,6 +331,14 @@ export class FakeMaster {
     }
   }
 
+  /** The next call of this type (after earlier queued failures of the type) fails as `how` says. */
+  failNextCall(type: Call['type'], how: CallFailure): void {
+    if (type === 'SUBSCRIBE') throw new Error('fake master: failNextCall is for calls other than SUBSCRIBE');
+    const queue = this.callFailures.get(type) ?? [];
+    queue.push(how);
+    this.callFailures.set(type, queue);
+  }
+
   /** Offer resources now instead of at the next allocation tick. */
   allocateNow(): void {
     this.allocate();
@@ -397,9 +418,25 @@ export class FakeMaster {
       status(400);
       return reply(res, 400, problem);
     }
+    const failure = this.callFailures.get(call.type)?.shift();
+    if (failure !== undefined) return this.failCall(fw, call, failure, res, status);
     status(202);
     res.writeHead(202).end();
     this.apply(fw, call);
+  }
+
+  private failCall(fw: FrameworkState, call: Call, how: CallFailure, res: http.ServerResponse, status: (code: number) => void): void {
+    if (typeof how === 'object') {
+      status(how.status);
+      return reply(res, how.status, how.body ?? `injected failure of ${call.type}`);
+    }
+    if (how === 'drop') {
+      res.socket?.destroy();
+      return;
+    }
+    this.hanging.add(res);
+    res.on('close', () => this.hanging.delete(res));
+    if (how === 'applied-hang') this.apply(fw, call);
   }
 
   private validate(call: Call): string | undefined {
