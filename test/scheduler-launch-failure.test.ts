@@ -55,7 +55,7 @@ async function start(miners: number, launchStepMs?: number): Promise<{ master: F
 }
 
 const acceptedTaskIds = (m: FakeMaster, index: number): string[] =>
-  m.callsOfType('ACCEPT')[index]!.call.accept!.operations!.flatMap((op) => op.launch!.task_infos.map((t) => t.task_id.value));
+  m.callsOfType('ACCEPT')[index]!.call.accept!.operations!.flatMap((op) => (op.launch!.task_infos ?? []).map((t) => t.task_id.value));
 
 describe('a refused ACCEPT', () => {
   it.each([
@@ -74,7 +74,7 @@ describe('a refused ACCEPT', () => {
     const accepts = m.callsOfType('ACCEPT');
     expect(accepts.map((a) => a.status)).toEqual([failure.status, 202]);
     const [refusedTask] = acceptedTaskIds(m, 0);
-    const refusedOffer = accepts[0]!.call.accept!.offer_ids[0]!.value;
+    const refusedOffer = accepts[0]!.call.accept!.offer_ids![0]!.value;
     // The refused task reached neither the master nor the framework's state; its replacement has a new id.
     expect(m.task(refusedTask!)).toBeUndefined();
     expect(acceptedTaskIds(m, 1)).not.toContain(refusedTask);
@@ -83,7 +83,7 @@ describe('a refused ACCEPT', () => {
     expect(saved.tasks.map((t) => t.taskId)).toEqual([acceptedTaskIds(m, 1)[0]]);
     expect(saved.tasks[0]!.state).toBe('TASK_RUNNING');
     // The offer the master still held was declined (not after a 403: that subscription is gone).
-    const declinedIds = m.callsOfType('DECLINE').flatMap((d) => d.call.decline!.offer_ids.map((o) => o.value));
+    const declinedIds = m.callsOfType('DECLINE').flatMap((d) => (d.call.decline!.offer_ids ?? []).map((o) => o.value));
     expect(declinedIds.includes(refusedOffer)).toBe(declined);
     if (failure.status !== 403) {
       // Satisfied by the intent it SUPPRESSed; the dropped intent made it REVIVE to get offers back.
@@ -102,7 +102,7 @@ describe('a refused ACCEPT', () => {
     await waitUntil(() => f.runningCounts().miners === 2 && m.runningTasks().length === 3, '2 miners running despite a refused ACCEPT', 5000);
     const refused = m.calls.find((c) => c.call.type === 'ACCEPT' && c.status === 400)!;
     for (const op of refused.call.accept!.operations!) {
-      for (const t of op.launch!.task_infos) expect(m.task(t.task_id.value)).toBeUndefined();
+      for (const t of op.launch!.task_infos ?? []) expect(m.task(t.task_id.value)).toBeUndefined();
     }
     expect(f.status().tasks.filter((t) => t.state === 'INTENT')).toHaveLength(0);
   });
