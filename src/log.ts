@@ -29,7 +29,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const destination = opts.destination ?? process.stderr;
   const base = { level: opts.level ?? 'info', name: opts.name };
   if (format === 'pretty') {
-    return pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname' }));
+    // One line per event: a miner logs a line per share, and fields spread over lines drown the terminal.
+    return pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', singleLine: true }));
   }
   return pino(base, destination);
 }
