@@ -160,6 +160,29 @@ describe('duplicate-share set keyed by share hash', () => {
   });
 });
 
+describe('coinbase/merkle-root cache', () => {
+  const entry = (n: number) => ({ coinbase: Buffer.from([n]), merkleRoot: Buffer.alloc(32, n) });
+
+  it('keeps a result only when its key comes back, and evicts the oldest past its capacity', () => {
+    const cache = new CoinbaseRootCache(2);
+    expect(cache.set('a', entry(1))).toBe(false); // first sight: not kept
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.set('b', entry(2))).toBe(false);
+    expect(cache.set('a', entry(1))).toBe(false); // 'b' came in between: 'a' counts as new again
+    expect(cache.set('a', entry(1))).toBe(true);
+    expect(cache.get('a')?.coinbase[0]).toBe(1);
+    for (const k of ['b', 'c']) {
+      cache.set(k, entry(k.charCodeAt(0)));
+      cache.set(k, entry(k.charCodeAt(0)));
+    }
+    expect(cache.size).toBe(2);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('c')?.coinbase[0]).toBe(0x63);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+});
+
 describe('fast target compare', () => {
   it('agrees with bigint comparison', () => {
     const target = difficultyToTarget(2 ** -20);

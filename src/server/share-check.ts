@@ -72,22 +72,40 @@ export interface ShareCheckContext {
   rootCache?: CoinbaseRootCache;
 }
 
-/** A small LRU of coinbase/merkle-root results, keyed by server job id and extranonce2 hex. */
+/**
+ * A small LRU of coinbase/merkle-root results, keyed by server job id and extranonce2 hex. A result is kept only
+ * once its key comes back (the second share with that extranonce2): a miner that uses a new extranonce2 for every
+ * share would otherwise fill the cache with entries never read again, which outlive the young generation and
+ * cost old-space garbage collections.
+ */
 export class CoinbaseRootCache {
   private readonly entries = new Map<string, CoinbaseRoot>();
+  private lastMiss: string | undefined;
   constructor(private readonly capacity = 16) {}
 
   get(key: string): CoinbaseRoot | undefined {
     return this.entries.get(key);
   }
 
-  set(key: string, value: CoinbaseRoot): void {
+  /** Offers a freshly built result; returns whether it was kept. */
+  set(key: string, value: CoinbaseRoot): boolean {
+    if (this.lastMiss !== key) {
+      this.lastMiss = key;
+      return false;
+    }
+    this.lastMiss = undefined;
     this.entries.set(key, value);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return true;
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   clear(): void {
     this.entries.clear();
+    this.lastMiss = undefined;
   }
 }
 
