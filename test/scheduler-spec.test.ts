@@ -9,6 +9,7 @@ import { parseLocalFlags, parseScheduleFlags, type ScheduleFlags } from '../src/
 import { StateFile } from '../src/scheduler/state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from '../src/scheduler/task-spec.js';
 import { TaskStore, type TaskRecord } from '../src/scheduler/task-store.js';
+import { resolveSoloConfig } from '../src/upstream/bitcoind-config.js';
 
 const offer: Offer = {
   id: { value: 'o1' }, framework_id: { value: 'fw' }, agent_id: { value: 'agent-1' }, hostname: 'node1.example',
@@ -44,7 +45,7 @@ describe('task specs', () => {
     expect(task.command!.value).toBeUndefined();
     expect(task.command!.arguments).toEqual([
       'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`,
-      '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json',
+      '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json', '--log-level', 'info',
     ]);
     expect(task.command!.environment!.variables).toEqual(expect.arrayContaining([
       { name: 'MESOS_MINER_POOL_PASS', value: 'pool-secret' }, { name: 'MESOS_MINER_MINER_PASSWORD', value: 'miner-secret' },
@@ -68,13 +69,17 @@ describe('task specs', () => {
     expect(task.health_check!.http!.port).toBe(8080);
   });
 
-  it('solo server: bitcoind credentials never reach argv', () => {
+  it('solo server: bitcoind credentials never reach argv; coinbase tag and log level do', () => {
     const { server } = plan();
     const task = buildServerTask({
       frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, secrets: { bitcoindUrl: 'http://rpc:pw@10.0.0.5:8332/' },
-      upstream: { pools: [], bitcoind: 'http://rpc:pw@10.0.0.5:8332/', payout: 'bc1qexample' }, container: docker('HOST'),
+      upstream: { pools: [], bitcoind: 'http://rpc:pw@10.0.0.5:8332/', payout: 'bc1qexample', coinbaseTag: '/rig 7/' }, container: docker('HOST'),
+      logLevel: 'debug',
     });
     expect(task.command!.arguments).toEqual(expect.arrayContaining(['--bitcoind', 'http://10.0.0.5:8332/', '--payout', 'bc1qexample']));
+    const args = task.command!.arguments!;
+    expect(args[args.indexOf('--coinbase-tag') + 1]).toBe('/rig 7/');
+    expect(args[args.indexOf('--log-level') + 1]).toBe('debug');
     expect(argvOf(task)).not.toMatch(/pw/);
     expect(task.command!.environment!.variables).toContainEqual({ name: 'MESOS_MINER_BITCOIND_URL', value: 'http://rpc:pw@10.0.0.5:8332/' });
   });
@@ -85,7 +90,7 @@ describe('task specs', () => {
       frameworkName: 'mm', taskId: 'mm.miner.1', agentId: 'agent-1', planned: miner, server: { host: 'node9.example', port: 31500 },
       worker: 'miner-1', secrets, container: docker('HOST'),
     });
-    expect(task.command!.arguments).toEqual(['mine', '-o', 'stratum+tcp://node9.example:31500', '-u', 'miner-1', '-t', '2', '--log-format', 'json']);
+    expect(task.command!.arguments).toEqual(['mine', '-o', 'stratum+tcp://node9.example:31500', '-u', 'miner-1', '-t', '2', '--log-format', 'json', '--log-level', 'info']);
     expect(task.command!.environment!.variables).toEqual([{ name: 'MESOS_MINER_PASS', value: 'miner-secret' }]);
     expect(argvOf(task)).not.toMatch(/secret/);
     expect(task.health_check!.type).toBe('COMMAND');
@@ -94,11 +99,19 @@ describe('task specs', () => {
     expect(task.resources!.some((r) => r.name === 'ports')).toBe(false);
   });
 
-  it('Mesos containerizer uses an Image of type DOCKER; command mode runs the installed CLI with argv[0]', () => {
+  it('Mesos containerizer uses an Image of type DOCKER and runs node on the CLI with argv[0]; command mode runs the installed CLI with argv[0]', () => {
     const { miner } = plan();
     const base = { frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets: {} };
     const mesos = buildMinerTask({ ...base, container: { ...docker('HOST'), mode: 'mesos' } });
     expect(mesos.container).toEqual({ type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'registry/mesos-miner:1' }, cached: false } } });
+    // shell=false with a value: Mesos execs value with arguments as the whole argv, so argv[0] comes first.
+    expect(mesos.command!.shell).toBe(false);
+    expect(mesos.command!.value).toBe('/usr/local/bin/node');
+    expect(mesos.command!.arguments!.slice(0, 3)).toEqual(['node', '/app/dist/cli.js', 'mine']);
+    // Docker containerizer: no value, the image ENTRYPOINT (node /app/dist/cli.js) gets the arguments appended.
+    const viaDocker = buildMinerTask({ ...base, container: docker('HOST') });
+    expect(viaDocker.command!.value).toBeUndefined();
+    expect(viaDocker.command!.arguments![0]).toBe('mine');
     const command = buildMinerTask({ ...base, container: { ...docker('HOST'), mode: 'command' } });
     expect(command.container).toBeUndefined();
     expect(command.command!.value).toBe('/usr/bin/mesos-miner');
@@ -186,6 +199,9 @@ describe('StateFile', () => {
 });
 
 describe('flag validation', () => {
+  let dir: string;
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'mm-flags-')); });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
   const good: ScheduleFlags = {
     master: ['http://m1:5050,http://m2:5050'], name: 'mesos-miner', role: 'mining,*', contentType: 'protobuf', stateFile: 's.json',
     failoverTimeout: '604800', miners: '3', minerCpus: '2.5', serverCpus: '0.5', serverMem: '256', maxMinersPerAgent: '4',
@@ -238,6 +254,55 @@ describe('flag validation', () => {
     expect(() => parseScheduleFlags({ ...good, ...change } as ScheduleFlags, {})).toThrow(message);
   });
 
+  it('--log-level / --task-log-level: validated, info by default, the task level reaches the framework config', () => {
+    const s = parseScheduleFlags({ ...good, logLevel: 'warn', taskLogLevel: 'debug' }, {});
+    expect(s.logLevel).toBe('warn');
+    expect(s.framework.taskLogLevel).toBe('debug');
+    expect(parseScheduleFlags(good, {}).framework.taskLogLevel).toBe('info');
+    expect(() => parseScheduleFlags({ ...good, logLevel: 'loud' }, {})).toThrow(/--log-level must be one of trace, debug, info, warn, error, fatal, silent, got 'loud'/);
+    expect(() => parseScheduleFlags({ ...good, taskLogLevel: 'LOUD' }, {})).toThrow(/--task-log-level must be one of/);
+  });
+
+  it('--master-ca: a PEM file read at start, only for https masters, with clear errors', async () => {
+    const pem = join(dir, 'ca.pem');
+    await writeFile(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const https = { ...good, master: ['https://m1:5050'] };
+    expect(parseScheduleFlags({ ...https, masterCa: pem }, {}).tls).toEqual({ ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
+    expect(parseScheduleFlags(https, {}).tls).toBeUndefined();
+    expect(() => parseScheduleFlags({ ...https, masterCa: join(dir, 'missing.pem') }, {})).toThrow(/--master-ca: cannot read .*missing\.pem: ENOENT/);
+    const notPem = join(dir, 'not.pem');
+    await writeFile(notPem, 'hello');
+    expect(() => parseScheduleFlags({ ...https, masterCa: notPem }, {})).toThrow(/--master-ca: .*not\.pem holds no PEM certificate/);
+    expect(() => parseScheduleFlags({ ...good, masterCa: pem }, {})).toThrow(/--master-ca needs an https:\/\/ --master/);
+  });
+
+  it('--bitcoind-cookie: the cookie\'s credentials go into the server\'s MESOS_MINER_BITCOIND_URL, the path and secret never into argv', async () => {
+    const cookie = join(dir, '.cookie');
+    const password = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    await writeFile(cookie, `__cookie__:${password}`);
+    const solo = { ...good, pool: undefined, user: undefined, bitcoind: 'http://10.0.0.5:8332', payout: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', bitcoindCookie: cookie, coinbaseTag: '/rig 7/' };
+    const s = parseScheduleFlags(solo, {});
+    expect(s.framework.secrets.bitcoindUrl).toBe(`http://__cookie__:${password}@10.0.0.5:8332/`);
+    expect(s.framework.upstream.coinbaseTag).toBe('/rig 7/');
+    const { server } = plan();
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, upstream: s.framework.upstream, secrets: s.framework.secrets, container: docker('HOST') });
+    expect(task.command!.environment!.variables).toContainEqual({ name: 'MESOS_MINER_BITCOIND_URL', value: `http://__cookie__:${password}@10.0.0.5:8332/` });
+    expect(argvOf(task)).not.toContain(password);
+    expect(argvOf(task)).not.toContain(cookie);
+    // What `serve` makes of that argv + environment: the node from --bitcoind, the cookie's credentials from env.
+    const args = task.command!.arguments!;
+    const env = Object.fromEntries(task.command!.environment!.variables!.map((v) => [v.name, v.value!]));
+    const served = resolveSoloConfig({ bitcoind: args[args.indexOf('--bitcoind') + 1], payout: args[args.indexOf('--payout') + 1], coinbaseTag: args[args.indexOf('--coinbase-tag') + 1] }, 0, env);
+    expect(served).toMatchObject({ url: `http://__cookie__:${password}@10.0.0.5:8332/`, coinbaseTag: '/rig 7/' });
+    expect(() => parseScheduleFlags({ ...solo, bitcoindCookie: join(dir, 'nope') }, {})).toThrow(/--bitcoind-cookie: cannot read bitcoind cookie file .*nope: ENOENT/);
+    await writeFile(join(dir, 'bad'), 'no colon here');
+    expect(() => parseScheduleFlags({ ...solo, bitcoindCookie: join(dir, 'bad') }, {})).toThrow(/--bitcoind-cookie: bitcoind cookie file .* is not of the form user:password/);
+    expect(() => parseScheduleFlags({ ...solo, bitcoind: 'http://u:p@10.0.0.5:8332' }, {})).toThrow(/either in the --bitcoind URL or with --bitcoind-cookie/);
+    expect(() => parseScheduleFlags({ ...good, bitcoindCookie: cookie }, {})).toThrow(/--bitcoind-cookie needs --bitcoind/);
+    expect(() => parseScheduleFlags({ ...good, coinbaseTag: 'x' }, {})).toThrow(/--coinbase-tag needs --bitcoind/);
+    expect(() => parseScheduleFlags({ ...solo, coinbaseTag: 'x'.repeat(61) }, {})).toThrow(/--coinbase-tag is 61 bytes; at most 60/);
+  });
+
   it('local: threads default to cores / miners and ports must be fixed and distinct', () => {
     const base = { miners: '2', listen: '127.0.0.1:3333', serverHttp: '127.0.0.1:8080', workerPrefix: 'local', pool: ['stratum+tcp://p:1'], user: 'u' };
     expect(parseLocalFlags(base, {}, 8).threadsPerMiner).toBe(4);
@@ -245,5 +310,8 @@ describe('flag validation', () => {
     expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:8080' }, {}, 2)).toThrow(/different ports/);
     expect(() => parseLocalFlags({ ...base, miners: '0' }, {}, 2)).toThrow(/--miners must be >= 1/);
     expect(() => parseLocalFlags({ ...base, threads: '0' }, {}, 2)).toThrow(/--threads must be >= 1/);
+    expect(parseLocalFlags(base, {}, 2).logLevel).toBe('info');
+    expect(parseLocalFlags({ ...base, logLevel: 'debug' }, {}, 2).logLevel).toBe('debug');
+    expect(() => parseLocalFlags({ ...base, logLevel: 'chatty' }, {}, 2)).toThrow(/--log-level must be one of/);
   });
 });

@@ -60,7 +60,9 @@ function addUpstreamOptions(cmd: Command): Command {
     .option('--user <name>', 'pool account / worker name the server mines as')
     .option('--pool-pass-file <path>', `file holding the pool password (default: env ${'MESOS_MINER_POOL_PASS'})`)
     .option('--bitcoind <url>', 'solo mining: bitcoind RPC URL (credentials in the URL or env MESOS_MINER_BITCOIND_URL)')
+    .option('--bitcoind-cookie <file>', "solo mining: the node's .cookie file, read at start; its credentials reach the server in its environment")
     .option('--payout <address>', 'solo mining: address that receives block rewards')
+    .option('--coinbase-tag <text>', 'solo mining: text in the coinbase (default /mesos-miner/, at most 60 bytes)')
     .option('--miner-password-file <path>', 'file with the password miners use on the server (default: env MESOS_MINER_MINER_PASSWORD)');
 }
 
@@ -69,6 +71,7 @@ export function registerSchedulerCommands(program: Command): void {
     .description('run the Mesos framework: one miner server task and N miner tasks on a Mesos cluster');
   addUpstreamOptions(schedule)
     .option('--master <url>', 'Mesos master http(s)://host:5050 (repeat or comma-separate for several)', collect)
+    .option('--master-ca <file>', 'PEM CA certificate(s) to trust for an https master (or env NODE_EXTRA_CA_CERTS)')
     .option('--name <name>', 'framework name (also prefixes task ids)', FRAMEWORK_DEFAULTS.name)
     .option('--task-user <user>', 'OS user the tasks run as on the agents (default: this process\'s user)')
     .option('--role <roles>', 'comma-separated roles to receive offers for (MULTI_ROLE)', '*')
@@ -95,12 +98,14 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--reconcile-interval <s>', 'period of the implicit reconciliation', String(FRAMEWORK_DEFAULTS.reconcileIntervalMs / 1000))
     .option('--teardown', 'tear the framework down (killing its tasks) when the scheduler exits')
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')
+    .option('--log-level <level>', 'scheduler log level: trace, debug, info, warn, error, fatal, silent', 'info')
+    .option('--task-log-level <level>', 'log level of the server and miner tasks', 'info')
     .action(async (flags: ScheduleFlags, command: Command) => {
       let settings;
       let log: Logger;
       try {
         settings = parseScheduleFlags({ ...flags, master: flags.master ?? ['http://127.0.0.1:5050'] });
-        log = createLogger({ name: 'schedule', ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
+        log = createLogger({ name: 'schedule', level: settings.logLevel, ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
       } catch (err) {
         fail(command, err);
       }
@@ -115,6 +120,7 @@ export function registerSchedulerCommands(program: Command): void {
         master: settings.masters,
         framework: frameworkInfo(config),
         contentType: settings.contentType,
+        ...(settings.tls ? { tls: settings.tls } : {}),
         ...(settings.principal ? { principal: settings.principal } : {}),
         ...(settings.secret ? { secret: settings.secret } : {}),
         logger: log.child({ component: 'mesos' }),
@@ -133,12 +139,13 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--http <host:port>', 'supervisor status endpoint (GET /status); off unless given')
     .option('--worker-prefix <prefix>', 'miners are named <prefix>-1 .. <prefix>-N', 'local')
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')
+    .option('--log-level <level>', 'log level of the supervisor and its children: trace, debug, info, warn, error, fatal, silent', 'info')
     .action(async (flags: LocalFlags, command: Command) => {
       let settings;
       let log: Logger;
       try {
         settings = parseLocalFlags(flags);
-        log = createLogger({ name: 'local', ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
+        log = createLogger({ name: 'local', level: settings.logLevel, ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
       } catch (err) {
         fail(command, err);
       }

@@ -13,7 +13,7 @@ import type { Launcher } from './launcher.js';
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
 import { isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
-import { endpointKey, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions } from './topology.js';
+import { endpointKey, type LogLevel, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions } from './topology.js';
 
 export interface FrameworkConfig {
   name: string;
@@ -49,6 +49,8 @@ export interface FrameworkConfig {
   /** Timer period for timeouts, retries and revives. */
   tickMs: number;
   teardownOnExit: boolean;
+  /** Log level of the server and miner tasks (default info). */
+  taskLogLevel?: LogLevel;
 }
 
 export const FRAMEWORK_DEFAULTS = {
@@ -369,7 +371,7 @@ export class Framework implements Launcher {
           record.ports = planned.ports;
           tasks.push(buildServerTask({
             frameworkName: this.config.name, taskId, agentId, planned, upstream: this.config.upstream,
-            secrets: this.config.secrets, container: this.config.container,
+            secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
           }));
         } else {
           const endpoint = this.endpointOf(server!);
@@ -377,7 +379,7 @@ export class Framework implements Launcher {
           record.server = endpointKey(endpoint);
           tasks.push(buildMinerTask({
             frameworkName: this.config.name, taskId, agentId, planned, server: endpoint, worker: record.worker,
-            secrets: this.config.secrets, container: this.config.container,
+            secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
           }));
         }
         this.store.add(record);

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
-import { minerCommand, serverCommand, type TaskCommand, type TaskSecrets, type UpstreamOptions } from './topology.js';
+import { minerCommand, serverCommand, type LogLevel, type TaskCommand, type TaskSecrets, type UpstreamOptions } from './topology.js';
 
 /** The built CLI, found relative to this module: dist/scheduler/ and src/scheduler/ both resolve to dist/cli.js. */
 export function defaultCliPath(): string {
@@ -33,6 +33,8 @@ export interface LocalOptions {
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
   workerPrefix: string;
+  /** Log level of the children (default info). */
+  logLevel?: LogLevel;
   restart: BackoffOptions & { stableMs: number };
   stopGraceMs: number;
   /** How long miners wait for the server's port before starting anyway. */
@@ -96,14 +98,14 @@ export class LocalLauncher implements Launcher {
     this.supervise('server', serverCommand(this.opts.upstream, this.opts.secrets, {
       stratum: `${stratum.host}:${stratum.port}`,
       http: `${serverHttp.host}:${serverHttp.port}`,
-    }));
+    }, this.opts.logLevel));
     const endpoint = { host: dialHost(stratum.host), port: stratum.port };
     const ready = await waitForPort(endpoint.host, endpoint.port, this.opts.serverReadyTimeoutMs, () => this.stopping);
     if (this.stopping) return;
     if (!ready) this.opts.log.warn({ endpoint }, 'server port not open yet; starting miners anyway (they retry)');
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
-      this.supervise(worker, minerCommand(endpoint, worker, this.opts.threadsPerMiner, this.opts.secrets));
+      this.supervise(worker, minerCommand(endpoint, worker, this.opts.threadsPerMiner, this.opts.secrets, this.opts.logLevel));
     }
   }
 

@@ -3,9 +3,12 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parsePoolUrl } from '../stratum/pool-url.js';
+import { readCookieFile } from '../upstream/rpc.js';
 import { parseHostPort } from './status-server.js';
 import { CONTAINER_MODES, type ContainerMode, type ContainerOptions, type DockerNetwork } from './task-spec.js';
-import { ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, type TaskSecrets, type UpstreamOptions } from './topology.js';
+import {
+  ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, LOG_LEVELS, type LogLevel, type TaskSecrets, type UpstreamOptions,
+} from './topology.js';
 
 export function parseNumber(flag: string, value: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
   const n = Number(value);
@@ -41,6 +44,26 @@ export interface UpstreamFlags {
   payout?: string;
   poolPassFile?: string;
   minerPasswordFile?: string;
+  bitcoindCookie?: string;
+  coinbaseTag?: string;
+}
+
+export function parseLogLevel(flag: string, value: string | undefined): LogLevel {
+  const level = value ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`${flag} must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  return level as LogLevel;
+}
+
+/** A PEM file of CA certificates the master's TLS certificate is checked against (read once, at start). */
+export function readCaFile(flag: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`${flag}: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return text;
 }
 
 function readSecretFile(flag: string, path: string): string {
@@ -59,6 +82,8 @@ function readSecretFile(flag: string, path: string): string {
 export function parseUpstream(flags: UpstreamFlags, env: NodeJS.ProcessEnv): { upstream: UpstreamOptions; secrets: TaskSecrets } {
   const pools = flags.pool ?? [];
   if (pools.length > 0 && flags.bitcoind) throw new Error('give either --pool or --bitcoind, not both');
+  if (!flags.bitcoind && flags.bitcoindCookie) throw new Error('--bitcoind-cookie needs --bitcoind URL');
+  if (!flags.bitcoind && flags.coinbaseTag !== undefined) throw new Error('--coinbase-tag needs --bitcoind (solo mining)');
   if (pools.length === 0 && !flags.bitcoind) throw new Error('an upstream is required: --pool stratum+tcp://host:port --user NAME, or --bitcoind URL --payout ADDRESS');
   const secrets: TaskSecrets = {};
   const minerPassword = flags.minerPasswordFile ? readSecretFile('--miner-password-file', flags.minerPasswordFile) : env[ENV_MINER_PASSWORD];
@@ -72,9 +97,29 @@ export function parseUpstream(flags: UpstreamFlags, env: NodeJS.ProcessEnv): { u
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--bitcoind must use http or https, got '${url.protocol}'`);
     if (!flags.payout) throw new Error('--bitcoind needs --payout ADDRESS (where block rewards go)');
-    // Credentials may come in the URL (kept out of argv) or in the environment, as for `serve`.
-    secrets.bitcoindUrl = url.username ? flags.bitcoind : env[ENV_BITCOIND_URL] ?? flags.bitcoind;
-    return { upstream: { pools: [], bitcoind: flags.bitcoind, payout: flags.payout }, secrets };
+    if (flags.coinbaseTag !== undefined && Buffer.byteLength(flags.coinbaseTag) > 60) {
+      throw new Error(`--coinbase-tag is ${Buffer.byteLength(flags.coinbaseTag)} bytes; at most 60 fit in the coinbase`);
+    }
+    if (flags.bitcoindCookie) {
+      if (url.username || url.password) throw new Error('give bitcoind credentials either in the --bitcoind URL or with --bitcoind-cookie, not both');
+      // The cookie file lives on this machine, not on the agents: its contents travel as credentials in the
+      // server task's MESOS_MINER_BITCOIND_URL (environment, never argv).
+      let cookie: { user: string; password: string };
+      try {
+        cookie = readCookieFile(flags.bitcoindCookie);
+      } catch (err) {
+        throw new Error(`--bitcoind-cookie: ${(err as Error).message}`);
+      }
+      url.username = encodeURIComponent(cookie.user);
+      url.password = encodeURIComponent(cookie.password);
+      secrets.bitcoindUrl = url.toString();
+    } else {
+      // Credentials may come in the URL (kept out of argv) or in the environment, as for `serve`.
+      secrets.bitcoindUrl = url.username ? flags.bitcoind : env[ENV_BITCOIND_URL] ?? flags.bitcoind;
+    }
+    const upstream: UpstreamOptions = { pools: [], bitcoind: flags.bitcoind, payout: flags.payout };
+    if (flags.coinbaseTag !== undefined) upstream.coinbaseTag = flags.coinbaseTag;
+    return { upstream, secrets };
   }
   for (const pool of pools) parsePoolUrl(pool);
   if (!flags.user) throw new Error('--pool needs --user (the pool account or worker name)');
@@ -111,10 +156,16 @@ export interface ScheduleFlags extends UpstreamFlags {
   reconcileInterval: string;
   teardown?: boolean;
   logFormat?: string;
+  logLevel?: string;
+  taskLogLevel?: string;
+  masterCa?: string;
 }
 
 export interface ScheduleSettings {
   masters: string[];
+  /** PEM CA certificates for an https master (--master-ca). */
+  tls?: { ca: string };
+  logLevel: LogLevel;
   contentType: 'protobuf' | 'json';
   principal?: string;
   secret?: string;
@@ -125,6 +176,7 @@ export interface ScheduleSettings {
     miners: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
     maxMinersPerAgent: number; container: ContainerOptions; declineRefuseSeconds: number; reviveIntervalMs: number;
     launchTimeoutMs: number; reconcileIntervalMs: number; teardownOnExit: boolean; upstream: UpstreamOptions; secrets: TaskSecrets;
+    taskLogLevel: LogLevel;
   };
 }
 
@@ -147,6 +199,10 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
   for (const r of roles) if (r !== '*' && !/^[A-Za-z0-9_][A-Za-z0-9_.\/-]*$/.test(r)) throw new Error(`--role: '${r}' is not a valid Mesos role`);
   if (flags.secretFile && !flags.principal) throw new Error('--secret-file needs --principal');
   const secret = flags.secretFile ? readSecretFile('--secret-file', flags.secretFile) : undefined;
+  if (flags.masterCa && !masters.some((m) => m.startsWith('https:'))) throw new Error('--master-ca needs an https:// --master');
+  const ca = flags.masterCa ? readCaFile('--master-ca', flags.masterCa) : undefined;
+  const logLevel = parseLogLevel('--log-level', flags.logLevel);
+  const taskLogLevel = parseLogLevel('--task-log-level', flags.taskLogLevel);
 
   const minerCpus = parseNumber('--miner-cpus', flags.minerCpus, { min: 0.1, max: 1024 });
   const miners = parseNumber('--miners', flags.miners, { min: 0, max: 100_000, integer: true });
@@ -163,6 +219,8 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
 
   return {
     masters,
+    ...(ca ? { tls: { ca } } : {}),
+    logLevel,
     contentType: flags.contentType,
     ...(flags.principal ? { principal: flags.principal } : {}),
     ...(secret ? { secret } : {}),
@@ -189,6 +247,7 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
       teardownOnExit: flags.teardown === true,
       upstream,
       secrets,
+      taskLogLevel,
     },
   };
 }
@@ -201,6 +260,7 @@ export interface LocalFlags extends UpstreamFlags {
   http?: string;
   workerPrefix: string;
   logFormat?: string;
+  logLevel?: string;
 }
 
 export interface LocalSettings {
@@ -212,6 +272,8 @@ export interface LocalSettings {
   workerPrefix: string;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
+  /** Of the supervisor and of every child. */
+  logLevel: LogLevel;
 }
 
 export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = process.env, cores = os.availableParallelism()): LocalSettings {
@@ -224,9 +286,10 @@ export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
   if (stratum.port === 0 || serverHttp.port === 0) throw new Error('--listen and --server-http need fixed ports (miners must know where to connect)');
   if (stratum.port === serverHttp.port) throw new Error('--listen and --server-http must use different ports');
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(flags.workerPrefix)) throw new Error(`--worker-prefix must be 1-32 letters, digits, '.', '_' or '-', got '${flags.workerPrefix}'`);
+  const logLevel = parseLogLevel('--log-level', flags.logLevel);
   const { upstream, secrets } = parseUpstream(flags, env);
   return {
-    miners, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets,
+    miners, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets, logLevel,
     ...(flags.http ? { http: parseHostPort(flags.http, '--http') } : {}),
   };
 }

@@ -1,12 +1,18 @@
 // TaskInfo construction: one planned task + the topology's command line -> the exact message Mesos gets.
 // Three ways to run the CLI on an agent: the Docker containerizer (ContainerInfo.DOCKER), the Mesos
 // containerizer with a Docker image (ContainerInfo.MESOS + Image.DOCKER), or a plain command for agents that
-// have the CLI installed. With an image we use shell=false, no value and only arguments: both containerizers
-// then run the image's ENTRYPOINT (node /app/dist/cli.js) with our arguments appended.
+// have the CLI installed. Always shell=false (no shell parses our arguments).
+//  - Docker containerizer: no `value`, only `arguments`: Docker runs the image's ENTRYPOINT
+//    (node /app/dist/cli.js) with the arguments appended.
+//  - Mesos containerizer: it would also run the ENTRYPOINT for shell=false without `value` (its docker/runtime
+//    isolator appends `arguments` to it), but not on agents started with --docker_ignore_runtime. So `value` is
+//    set: the image's node binary, and then `arguments` is the full argv INCLUDING argv[0] (Mesos execs `value`
+//    with `arguments` as argv, like execv), i.e. ['node', '/app/dist/cli.js', ...].
+//  - command: `value` is the installed CLI, `arguments` again starts with argv[0].
 import type { CommandInfo, ContainerInfo, HealthCheck, Label, TaskInfo } from './mesos-types.js';
 import type { PlannedMiner, PlannedServer } from './matching.js';
 import {
-  minerCommand, serverCommand, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
+  minerCommand, serverCommand, type LogLevel, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export type ContainerMode = 'docker' | 'mesos' | 'command';
@@ -31,11 +37,18 @@ export const LABEL_SERVER = 'mesos-miner.server';
 
 const SECOND_NS = 1_000_000_000;
 
+/** Where docker/Dockerfile puts node (the node:20-alpine base) and the CLI: used by --container mesos. */
+export const IMAGE_NODE = '/usr/local/bin/node';
+export const IMAGE_CLI = '/app/dist/cli.js';
+
 function commandInfo(cmd: TaskCommand, container: ContainerOptions): CommandInfo {
   const environment = { variables: Object.entries(cmd.env).map(([name, value]) => ({ name, value })) };
   if (container.mode === 'command') {
     // shell=false: `value` is the executable and `arguments` the full argv, argv[0] included.
     return { shell: false, value: container.commandPath, arguments: ['mesos-miner', ...cmd.args], environment };
+  }
+  if (container.mode === 'mesos') {
+    return { shell: false, value: IMAGE_NODE, arguments: ['node', IMAGE_CLI, ...cmd.args], environment };
   }
   return { shell: false, arguments: cmd.args, environment };
 }
@@ -76,6 +89,8 @@ export interface ServerTaskInput {
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
   container: ContainerOptions;
+  /** The task's own log level (default info). */
+  logLevel?: LogLevel;
 }
 
 export function buildServerTask(input: ServerTaskInput): TaskInfo {
@@ -85,7 +100,7 @@ export function buildServerTask(input: ServerTaskInput): TaskInfo {
   const cmd = serverCommand(input.upstream, input.secrets, {
     stratum: `0.0.0.0:${inside.stratum}`,
     http: `0.0.0.0:${inside.http}`,
-  });
+  }, input.logLevel);
   // Health checks run in the task's network namespace, so they use the port the server binds there.
   const healthCheck: HealthCheck = {
     type: 'HTTP',
@@ -124,6 +139,7 @@ export interface MinerTaskInput {
   worker: string;
   secrets: TaskSecrets;
   container: ContainerOptions;
+  logLevel?: LogLevel;
 }
 
 /**
@@ -146,7 +162,7 @@ export function minerHealthCheck(server: ServerEndpoint): HealthCheck {
 }
 
 export function buildMinerTask(input: MinerTaskInput): TaskInfo {
-  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets);
+  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets, input.logLevel);
   const task: TaskInfo = {
     name: `${input.frameworkName}-${input.worker}`,
     task_id: { value: input.taskId },

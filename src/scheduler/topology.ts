@@ -10,15 +10,24 @@ export interface UpstreamOptions {
   user?: string;
   bitcoind?: string;
   payout?: string;
+  /** Solo mining: text in the coinbase (not a secret: argv). */
+  coinbaseTag?: string;
 }
 
 /** Secrets handed to tasks through their environment. */
 export interface TaskSecrets {
   poolPass?: string;
   minerPassword?: string;
-  /** Full bitcoind URL including credentials; argv only gets the URL with them stripped. */
+  /**
+   * Full bitcoind URL including credentials (from the URL, the environment or the node's cookie file read at
+   * start); argv only gets the URL with them stripped.
+   */
   bitcoindUrl?: string;
 }
+
+/** Log level of the tasks' own logs (`serve` / `mine --log-level`). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface TaskCommand {
   role: TaskRole;
@@ -51,16 +60,18 @@ export interface ServerListen {
   http: string;
 }
 
-export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen): TaskCommand {
+export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen, logLevel: LogLevel = 'info'): TaskCommand {
   const args = ['serve', '--listen', listen.stratum, '--http', listen.http];
   if (upstream.bitcoind) {
+    // The credentials (also those of a cookie file, which only exists on the scheduler's machine) go in env.
     args.push('--bitcoind', redactUrl(upstream.bitcoind));
     if (upstream.payout) args.push('--payout', upstream.payout);
+    if (upstream.coinbaseTag !== undefined) args.push('--coinbase-tag', upstream.coinbaseTag);
   } else {
     for (const pool of upstream.pools) args.push('--pool', pool);
     if (upstream.user) args.push('--user', upstream.user);
   }
-  args.push('--log-format', 'json');
+  args.push('--log-format', 'json', '--log-level', logLevel);
   const env: Record<string, string> = {};
   if (secrets.poolPass) env[ENV_POOL_PASS] = secrets.poolPass;
   if (secrets.minerPassword) env[ENV_MINER_PASSWORD] = secrets.minerPassword;
@@ -74,9 +85,12 @@ export function endpointKey(endpoint: ServerEndpoint): string {
   return `${endpoint.host}:${endpoint.port}`;
 }
 
-export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets): TaskCommand {
+export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets, logLevel: LogLevel = 'info'): TaskCommand {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
-  const args = ['mine', '-o', `stratum+tcp://${endpoint.host}:${endpoint.port}`, '-u', worker, '-t', String(threads), '--log-format', 'json'];
+  const args = [
+    'mine', '-o', `stratum+tcp://${endpoint.host}:${endpoint.port}`, '-u', worker, '-t', String(threads),
+    '--log-format', 'json', '--log-level', logLevel,
+  ];
   const env: Record<string, string> = {};
   if (secrets.minerPassword) env[ENV_MINER_PASS] = secrets.minerPassword;
   return { role: 'miner', args, env };
