@@ -1,7 +1,7 @@
 // `mesos-miner schedule` as operators run it: the built CLI in a child process, against the fake Mesos master
 // (in this process, real HTTP on 127.0.0.1). Bad flags stop it before anything starts; a good command line
 // places the server and miners with secrets only in the environment, serves /status, and exits on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,12 @@ describe('mesos-miner schedule: bad flags', () => {
     [[...upstream, '--http', 'nowhere'], /--http must be host:port with a port 0-65535, got 'nowhere'/],
     [[...upstream, '--role', 'bad role'], /--role: 'bad role' is not a valid Mesos role/],
     [[...upstream, '--log-format', 'xml'], /--log-format must be one of json, pretty, got 'xml'/],
+    [[...upstream, '--log-level', 'loud'], /--log-level must be one of trace, debug, info, warn, error, fatal, silent, got 'loud'/],
+    [[...upstream, '--task-log-level', 'loud'], /--task-log-level must be one of trace, debug/],
+    [[...upstream, '--master', 'https://127.0.0.1:5050', '--master-ca', '/nonexistent/ca.pem'], /--master-ca: cannot read \/nonexistent\/ca\.pem: ENOENT/],
+    [[...upstream, '--master-ca', '/nonexistent/ca.pem'], /--master-ca needs an https:\/\/ --master/],
+    [[...upstream, '--bitcoind-cookie', '/nonexistent/.cookie'], /--bitcoind-cookie needs --bitcoind/],
+    [['--bitcoind', 'http://127.0.0.1:8332', '--payout', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', '--bitcoind-cookie', '/nonexistent/.cookie'], /--bitcoind-cookie: cannot read bitcoind cookie file \/nonexistent\/\.cookie: ENOENT/],
     [['--pool', 'stratum+tcp://pool.example:3333'], /--pool needs --user/],
     [['--pool', 'http://pool.example:3333', '--user', 'u'], /unsupported scheme "http"/],
     [['--bitcoind', 'http://127.0.0.1:8332'], /--bitcoind needs --payout ADDRESS/],
@@ -192,5 +198,62 @@ describe('mesos-miner schedule against the fake master', () => {
     expect(teardowns[0]!.call.framework_id!.value).toBe(id);
     expect(ours().filter((t) => t.state === 'TASK_RUNNING')).toHaveLength(0);
     expect(JSON.parse(await readFile(stateFile, 'utf8'))).toEqual({ version: 1, tasks: [] });
+  });
+});
+
+const hasOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!hasOpenssl)('mesos-miner schedule against an https master', () => {
+  let tlsMaster: FakeMaster;
+  let certFile: string;
+  let certDir: string;
+  beforeAll(async () => {
+    certDir = await mkdtemp(join(tmpdir(), 'mm-cli-tls-'));
+    certFile = join(certDir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1',
+      '-keyout', join(certDir, 'key.pem'), '-out', certFile], { stdio: 'ignore' });
+    tlsMaster = await FakeMaster.start({ agents: 3, tls: { key: await readFile(join(certDir, 'key.pem')), cert: await readFile(certFile) } });
+  });
+  afterAll(async () => {
+    await tlsMaster.close();
+    await rm(certDir, { recursive: true, force: true });
+  });
+
+  const args = (name: string, extra: string[]) => [
+    'schedule', '--master', tlsMaster.url, '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct', '--miners', '1',
+    '--http', 'off', '--state-file', join(dir, `${name}.json`), '--name', name, '--log-format', 'json', ...extra,
+  ];
+  const subscribedAs = (name: string) => tlsMaster.calls.some((c) => c.call.type === 'SUBSCRIBE' && c.status === 200 && c.call.subscribe?.framework_info.name === name);
+
+  it('--master-ca trusts the master\'s certificate: subscribes and launches (tasks at --task-log-level)', async () => {
+    const run = start(args('tlsca', ['--master-ca', certFile, '--task-log-level', 'debug']));
+    await waitUntil(() => [...tlsMaster.tasks.values()].filter((t) => t.taskId.startsWith('tlsca.') && t.state === 'TASK_RUNNING').length === 2, 'server + miner running over https', 15_000);
+    for (const t of [...tlsMaster.tasks.values()].filter((x) => x.taskId.startsWith('tlsca.'))) {
+      const argv = t.info.command!.arguments!;
+      expect(argv[argv.indexOf('--log-level') + 1]).toBe('debug');
+    }
+    run.child.kill('SIGTERM');
+    expect((await within(run.exit, 10_000, 'exit after SIGTERM')).code).toBe(0);
+  });
+
+  it('NODE_EXTRA_CA_CERTS works as well; with neither, the certificate is refused and nothing subscribes', async () => {
+    const viaEnv = start(args('tlsenv', []), { NODE_EXTRA_CA_CERTS: certFile });
+    await waitUntil(() => subscribedAs('tlsenv'), 'a subscription trusted through NODE_EXTRA_CA_CERTS', 10_000);
+    viaEnv.child.kill('SIGTERM');
+    await within(viaEnv.exit, 10_000, 'exit after SIGTERM');
+
+    const untrusted = start(args('tlsnone', []));
+    await waitUntil(() => /self.signed|certificate/i.test(untrusted.stderr()), 'a certificate error in the log', 10_000);
+    expect(subscribedAs('tlsnone')).toBe(false);
+    untrusted.child.kill('SIGTERM');
+    await within(untrusted.exit, 10_000, 'exit after SIGTERM');
   });
 });
