@@ -1,7 +1,11 @@
 // Load benchmark of the miner server: N simulated miners on loopback submitting shares at a fixed total rate.
 //
 //   ulimit -n 65536   # each connection is a file descriptor in both processes
-//   npx tsx bench/server-load.ts --connections 10000 --rate 20000 --duration 20 [--json]
+//   npx tsx bench/server-load.ts --connections 10000 --rate 20000 --duration 20 --warmup 5 --extranonce2 reuse|fresh [--json]
+//
+// Diagnostics (environment): SERVER_LOAD_CPU_PROF=<dir> (V8 CPU profile of the server), SERVER_LOAD_NODE_FLAGS=
+// '--trace-gc ...' (extra node flags for the server), SERVER_LOAD_TIMELINE=1 (the 100 ms windows with most answers
+// over 10 ms: tells GC pauses or a busy machine from steady queueing).
 //
 // The server runs in a child process (its own core, its own RSS) behind an in-process upstream that hands out a
 // realistic job (12-level merkle branch) every 30 s. Session difficulty is pinned so low that every share is
