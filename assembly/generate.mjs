@@ -229,9 +229,6 @@ function emit() {
 // Per-nonce work after precomputation: ${loopNodes.length} operations (${stats});
 // ${jobNodes.length} per-job operations, ${slotOf.size} per-job words read by the loop.
 
-export const K_TABLE: usize = memory.data<u32>([
-${chunk(K.map(hex), 8)}
-], 16);
 export const IV_TABLE: usize = memory.data<u32>([
 ${chunk(IV.map(hex), 8)}
 ], 16);
