@@ -56,6 +56,7 @@ async function launch(minerMode: string, output: PassThrough, miners = 2) {
     stratum: { host: '127.0.0.1', port },
     serverHttp: { host: '127.0.0.1', port: port + 1 },
     workerPrefix: 'local',
+    logLevel: 'warn',
     restart: { baseMs: 50, maxMs: 400, stableMs: 10_000 },
     stopGraceMs: 2000,
     serverReadyTimeoutMs: 5000,
@@ -83,7 +84,7 @@ describe('LocalLauncher', () => {
     const all = lines(output);
     expect(all).toContain('[server] listening');
     const miner1 = JSON.parse(all.find((l) => l.startsWith('[local-1] '))!.slice('[local-1] '.length));
-    expect(miner1.argv).toEqual(['mine', '-o', `stratum+tcp://127.0.0.1:${port}`, '-u', 'local-1', '-t', '3', '--log-format', 'json']);
+    expect(miner1.argv).toEqual(['mine', '-o', `stratum+tcp://127.0.0.1:${port}`, '-u', 'local-1', '-t', '3', '--log-format', 'json', '--log-level', 'warn']);
     expect(miner1.pass).toBe('hunter2');
     const status = launcher.status();
     expect(status.children.map((c) => [c.name, c.state])).toEqual([['server', 'running'], ['local-1', 'running'], ['local-2', 'running']]);
