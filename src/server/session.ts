@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { JsonRpcConnection, RpcId, RpcNotification, RpcRequest } from '../stratum/codec.js';
 import { RpcErrorCode, StratumErrorCode, StratumProtocolError, stratumError } from '../stratum/errors.js';
 import { formatMask, parseDifficulty, parseSubmitParams, type Share } from '../stratum/messages.js';
+import { parseSubmitLine } from './submit-line.js';
 import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
 import { CoinbaseRootCache, REJECT_CODES, checkShare, reject, type ShareRejectReason, type ShareVerdict } from './share-check.js';
@@ -94,6 +95,7 @@ export class Session {
     this.difficulty = this.vardiff.clamp(host.initialDifficulty);
     this.hashrate = new ShareHashrate(Date.now());
     this.tokens = host.limits.submitRatePerSecond * 2;
+    conn.interceptLines((line) => this.fastLine(line));
     conn.on('request', (req) => this.guard(req.method, () => this.onRequest(req)));
     conn.on('notification', (n) => this.guard(n.method, () => this.onNotification(n)));
     conn.on('unmatched-response', () => this.countProtocolError('unexpected response'));
@@ -228,6 +230,19 @@ export class Session {
     }
   }
 
+  /** The hot path: a plain mining.submit line skips JSON.parse and the event dispatch (see submit-line.ts). */
+  private fastLine(line: string): boolean {
+    const submit = parseSubmitLine(line);
+    if (submit === null) return false;
+    this.lastReceivedAt = Date.now();
+    try {
+      this.onSubmit(submit.id, submit.params);
+    } catch (err) {
+      this.close(`internal error handling mining.submit: ${(err as Error).message}`);
+    }
+    return true;
+  }
+
   private onNotification(n: RpcNotification): void {
     // Some miners send suggest_difficulty without an id; other notifications from miners are ignored.
     if (n.method === 'mining.suggest_difficulty') this.suggestDifficulty(n.params);
@@ -236,7 +251,7 @@ export class Session {
   private onRequest(req: RpcRequest): void {
     switch (req.method) {
       case 'mining.submit':
-        return this.onSubmit(req);
+        return this.onSubmit(req.id, req.params);
       case 'mining.subscribe':
         return this.onSubscribe(req);
       case 'mining.authorize':
@@ -368,21 +383,21 @@ export class Session {
     return true;
   }
 
-  private onSubmit(req: RpcRequest): void {
+  private onSubmit(id: RpcId, params: unknown[]): void {
     const startedAt = performance.now();
     const now = Date.now();
     let share: Share;
     let user: string;
     try {
-      ({ user, share } = parseSubmitParams(req.params));
+      ({ user, share } = parseSubmitParams(params));
     } catch (err) {
-      return this.finishSubmit(req.id, share0(), reject('malformed', (err as Error).message), startedAt);
+      return this.finishSubmit(id, share0(), reject('malformed', (err as Error).message), startedAt);
     }
     let verdict: ShareVerdict;
     if (!this.takeToken(now)) {
       verdict = reject('rate-limited', 'Submit rate limit exceeded');
       if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
-        this.finishSubmit(req.id, share, verdict, startedAt);
+        this.finishSubmit(id, share, verdict, startedAt);
         this.close('submit flood: rate limit exceeded persistently');
         return;
       }
@@ -407,7 +422,7 @@ export class Session {
         share,
       );
     }
-    this.finishSubmit(req.id, share, verdict, startedAt);
+    this.finishSubmit(id, share, verdict, startedAt);
   }
 
   private finishSubmit(id: RpcId, share: Share, verdict: ShareVerdict, startedAt: number): void {

@@ -69,8 +69,11 @@ export class LineSplitter {
         this.pending = [];
         this.pendingLength = 0;
       }
-      const text = line.toString('utf8').replace(/\r$/, '');
-      if (text.trim().length > 0) lines.push(text);
+      let text = line.toString('utf8');
+      if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
+      // A line that starts with a visible ASCII character is not blank: skip trim() (a copy) on the hot path.
+      const first = text.charCodeAt(0);
+      if ((first > 0x20 && first < 0x7f) || text.trim().length > 0) lines.push(text);
       start = nl + 1;
     }
     if (start < chunk.length) {
@@ -175,6 +178,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private readonly splitter: LineSplitter;
   private readonly pending = new Map<RpcId, Pending>();
   private nextId = 1;
+  private lineInterceptor: ((line: string) => boolean) | null = null;
   private closed = false;
   private closeReason: string | undefined;
   readonly requestTimeoutMs: number;
@@ -209,6 +213,15 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   get pendingRequests(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Lets the owner take lines it recognises before the generic JSON parse (a server's hot path, e.g. plain
+   * mining.submit lines). `fn` returns true when it handled the line, false to pass it on unchanged. A throw is
+   * reported as a 'protocol-error', as for any handler. null removes the interceptor.
+   */
+  interceptLines(fn: ((line: string) => boolean) | null): void {
+    this.lineInterceptor = fn;
   }
 
   /** Writes one message; returns false when the stream's buffer is full (wait for drained()) or it is closed. */
@@ -300,6 +313,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   private onLine(line: string): void {
     try {
+      if (this.lineInterceptor !== null && this.lineInterceptor(line)) return;
       this.dispatchLine(line);
     } catch (err) {
       // A listener that throws must not take a server down through the socket's 'data' callback.
