@@ -25,6 +25,13 @@ registerBenchCommand(program);
 registerServeCommand(program);
 registerSchedulerCommands(program);
 
+// Started by a supervisor (`local`) with an IPC channel: when it goes away, shut down as on SIGTERM. unref: the
+// channel alone must not keep this process alive.
+if (process.channel) {
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

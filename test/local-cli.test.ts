@@ -155,4 +155,24 @@ describe('mesos-miner local end to end', () => {
     await waitUntil(() => pids.every((pid) => !alive(pid)), 'every child process gone', 5000);
     await waitUntil(() => pool.openConnections.length === 0, 'the server\'s upstream connection closed', 5000);
   }, 120_000);
+
+  it('a killed supervisor leaves no orphans: its children see the IPC channel close and shut down', async () => {
+    const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -12 });
+    await pool.start();
+    pools.push(pool);
+    const [stratumPort, serverHttpPort, statusPort] = [await freePort(), await freePort(), await freePort()];
+    const run = start([
+      'local', '--miners', '1', '--threads', '1', '--pool', pool.url, '--user', 'acct.proxy',
+      '--listen', `127.0.0.1:${stratumPort}`, '--server-http', `127.0.0.1:${serverHttpPort}`,
+      '--http', `127.0.0.1:${statusPort}`, '--log-format', 'json',
+    ]);
+    const local = await pollUntil(async () => {
+      const s = await getJson<LocalStatus>(`http://127.0.0.1:${statusPort}/status`);
+      return s && s.children.length === 2 && s.children.every((c) => c.state === 'running' && c.pid) ? s : undefined;
+    }, 'the supervisor reporting server + miner running', 30_000);
+    for (const c of local.children) pids.push(c.pid!);
+    run.child.kill('SIGKILL'); // no chance to stop anything itself
+    await within(run.exit, 5000, 'local to die');
+    await waitUntil(() => pids.every((pid) => !alive(pid)), 'every child process gone after the supervisor was killed', 15_000);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 // `mesos-miner schedule` (the Mesos framework) and `mesos-miner local` (the same topology as child processes).
 import os from 'node:os';
 import type { Command } from 'commander';
-import { createLogger, parseLogFormat, type Logger } from '../log.js';
+import { createLogger, defaultLogFormat, parseLogFormat, type LogFormat, type Logger } from '../log.js';
 import { SchedulerClient } from '../mesos/scheduler-client.js';
 import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from './framework.js';
 import type { Launcher } from './launcher.js';
@@ -143,14 +143,18 @@ export function registerSchedulerCommands(program: Command): void {
     .action(async (flags: LocalFlags, command: Command) => {
       let settings;
       let log: Logger;
+      let logFormat: LogFormat;
       try {
         settings = parseLocalFlags(flags);
-        log = createLogger({ name: 'local', level: settings.logLevel, ...(flags.logFormat ? { format: parseLogFormat(flags.logFormat) } : {}) });
+        // The children log the way the supervisor does: pretty on a terminal, their lines prefixed with their name.
+        logFormat = flags.logFormat ? parseLogFormat(flags.logFormat) : defaultLogFormat();
+        log = createLogger({ name: 'local', level: settings.logLevel, format: logFormat });
       } catch (err) {
         fail(command, err);
       }
       const launcher = new LocalLauncher({
         ...settings,
+        logFormat,
         restart: { baseMs: 1000, maxMs: 30_000, stableMs: 30_000 },
         stopGraceMs: 10_000,
         serverReadyTimeoutMs: 15_000,

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../log.js';
+import type { LogFormat, Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
@@ -33,8 +33,9 @@ export interface LocalOptions {
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
   workerPrefix: string;
-  /** Log level of the children (default info). */
+  /** Log level and format of the children (default info, JSON). */
   logLevel?: LogLevel;
+  logFormat?: LogFormat;
   restart: BackoffOptions & { stableMs: number };
   stopGraceMs: number;
   /** How long miners wait for the server's port before starting anyway. */
@@ -98,14 +99,14 @@ export class LocalLauncher implements Launcher {
     this.supervise('server', serverCommand(this.opts.upstream, this.opts.secrets, {
       stratum: `${stratum.host}:${stratum.port}`,
       http: `${serverHttp.host}:${serverHttp.port}`,
-    }, this.opts.logLevel));
+    }, { level: this.opts.logLevel, format: this.opts.logFormat }));
     const endpoint = { host: dialHost(stratum.host), port: stratum.port };
     const ready = await waitForPort(endpoint.host, endpoint.port, this.opts.serverReadyTimeoutMs, () => this.stopping);
     if (this.stopping) return;
     if (!ready) this.opts.log.warn({ endpoint }, 'server port not open yet; starting miners anyway (they retry)');
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
-      this.supervise(worker, minerCommand(endpoint, worker, this.opts.threadsPerMiner, this.opts.secrets, this.opts.logLevel));
+      this.supervise(worker, minerCommand(endpoint, worker, this.opts.threadsPerMiner, this.opts.secrets, { level: this.opts.logLevel, format: this.opts.logFormat }));
     }
   }
 

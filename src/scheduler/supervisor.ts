@@ -58,7 +58,14 @@ export class SupervisedProcess {
     const { spec } = this.opts;
     this.state = 'starting';
     // The parent's environment minus nothing: the child needs PATH, HOME...; secrets ride in spec.env.
-    const child = spawn(spec.command, spec.args, { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: its own process group, so a terminal's Ctrl-C reaches only us and we stop the children in order
+    // (miners first, so their last shares still reach the server). The IPC channel tells a mesos-miner child
+    // that we died (src/cli.ts shuts down on 'disconnect'), so a killed supervisor leaves no orphan hashing.
+    const child = spawn(spec.command, spec.args, {
+      env: { ...process.env, ...spec.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: true,
+    });
     this.child = child;
     this.startedAt = Date.now();
     for (const stream of [child.stdout, child.stderr]) {

@@ -100,7 +100,7 @@ export function buildServerTask(input: ServerTaskInput): TaskInfo {
   const cmd = serverCommand(input.upstream, input.secrets, {
     stratum: `0.0.0.0:${inside.stratum}`,
     http: `0.0.0.0:${inside.http}`,
-  }, input.logLevel);
+  }, { level: input.logLevel });
   // Health checks run in the task's network namespace, so they use the port the server binds there.
   const healthCheck: HealthCheck = {
     type: 'HTTP',
@@ -162,7 +162,7 @@ export function minerHealthCheck(server: ServerEndpoint): HealthCheck {
 }
 
 export function buildMinerTask(input: MinerTaskInput): TaskInfo {
-  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets, input.logLevel);
+  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets, { level: input.logLevel });
   const task: TaskInfo = {
     name: `${input.frameworkName}-${input.worker}`,
     task_id: { value: input.taskId },

@@ -2,6 +2,8 @@
 // the exact command lines so Mesos tasks and local child processes start the same programs the same way.
 // Secrets only ever go into `env`; `args` is visible to anyone reading Mesos state or `ps`.
 
+import type { LogFormat } from '../log.js';
+
 export type TaskRole = 'server' | 'miner';
 
 /** What the server mines for. Exactly one of pools / bitcoind is set (validated by the command parser). */
@@ -28,6 +30,12 @@ export interface TaskSecrets {
 /** Log level of the tasks' own logs (`serve` / `mine --log-level`). */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How a task logs. Mesos tasks log JSON (for the sandbox and log shippers); `local` children follow the supervisor. */
+export interface TaskLogs {
+  level?: LogLevel;
+  format?: LogFormat;
+}
 
 export interface TaskCommand {
   role: TaskRole;
@@ -60,7 +68,7 @@ export interface ServerListen {
   http: string;
 }
 
-export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen, logLevel: LogLevel = 'info'): TaskCommand {
+export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen, logs: TaskLogs = {}): TaskCommand {
   const args = ['serve', '--listen', listen.stratum, '--http', listen.http];
   if (upstream.bitcoind) {
     // The credentials (also those of a cookie file, which only exists on the scheduler's machine) go in env.
@@ -71,7 +79,7 @@ export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, l
     for (const pool of upstream.pools) args.push('--pool', pool);
     if (upstream.user) args.push('--user', upstream.user);
   }
-  args.push('--log-format', 'json', '--log-level', logLevel);
+  args.push('--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info');
   const env: Record<string, string> = {};
   if (secrets.poolPass) env[ENV_POOL_PASS] = secrets.poolPass;
   if (secrets.minerPassword) env[ENV_MINER_PASSWORD] = secrets.minerPassword;
@@ -85,11 +93,11 @@ export function endpointKey(endpoint: ServerEndpoint): string {
   return `${endpoint.host}:${endpoint.port}`;
 }
 
-export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets, logLevel: LogLevel = 'info'): TaskCommand {
+export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets, logs: TaskLogs = {}): TaskCommand {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
   const args = [
     'mine', '-o', `stratum+tcp://${endpoint.host}:${endpoint.port}`, '-u', worker, '-t', String(threads),
-    '--log-format', 'json', '--log-level', logLevel,
+    '--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info',
   ];
   const env: Record<string, string> = {};
   if (secrets.minerPassword) env[ENV_MINER_PASS] = secrets.minerPassword;
