@@ -6,14 +6,13 @@
 // from this process that subscribe, authorize and submit a share every ~10 s each. Both are sampled from
 // /proc/<pid>/status: VmRSS (resident now) every 250 ms, and VmHWM (the kernel's resident peak) at the end.
 // Figures are MiB. The suggested defaults are the measured peak plus 50 % headroom, rounded up to 32 MiB.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort, spawnCli } from '../test/support/processes.js';
 import { ScriptedPool } from '../test/support/scripted-pool.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const MiB = 1024 * 1024;
 
 interface Sample { rssMiB: number; peakMiB: number; meanMiB: number }
@@ -30,18 +29,8 @@ function procMemory(pid: number): { rss: number; hwm: number } | undefined {
   return { rss: (kb('VmRSS') * 1024) / MiB, hwm: (kb('VmHWM') * 1024) / MiB };
 }
 
-function startCli(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (d: Buffer) => { out = (out + d.toString()).slice(-20_000); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-}
-
 /** Samples a child's memory for `seconds`, then stops it with SIGTERM (SIGKILL after 10 s). */
-async function measure(child: ChildProcess, exited: Promise<number | null>, seconds: number, label: string, progress: boolean): Promise<Sample> {
+async function measure(child: ChildProcess, exited: Promise<unknown>, seconds: number, label: string, progress: boolean): Promise<Sample> {
   const pid = child.pid!;
   const rss: number[] = [];
   let hwm = 0;
@@ -68,14 +57,6 @@ async function measure(child: ChildProcess, exited: Promise<number | null>, seco
     peakMiB: Math.round(hwm),
     meanMiB: Math.round(steady.reduce((a, b) => a + b, 0) / Math.max(1, steady.length)),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
@@ -202,8 +183,8 @@ async function main(): Promise<void> {
       const pool = new ScriptedPool({ difficulty: 2 ** -8, extranonce2Size: 8 });
       await pool.start();
       try {
-        const run = startCli(['mine', '-o', pool.url, '-u', `mem.t${t}`, '-t', String(t), '-q', '--log-format', 'json']);
-        const sample = await measure(run.child, run.exited, duration, `mine -t ${t}`, progress);
+        const run = spawnCli(['mine', '-o', pool.url, '-u', `mem.t${t}`, '-t', String(t), '-q', '--log-format', 'json'], { keepChars: 20_000 });
+        const sample = await measure(run.child, run.exit, duration, `mine -t ${t}`, progress);
         result.mine.push({ threads: t, ...sample, shares: pool.shares.filter((s) => s.accepted).length });
         if (!values.json) console.log(`mine -t ${t}: peak ${sample.peakMiB} MiB, steady ${sample.meanMiB} MiB, at end ${sample.rssMiB} MiB (${result.mine.at(-1)!.shares} shares accepted)`);
       } finally {
@@ -219,10 +200,10 @@ async function main(): Promise<void> {
     try {
       const [stratumPort, httpPort] = [await freePort(), await freePort()];
       const easy = '1/4294967296'; // every hash is a share: each submit is checked, accepted and forwarded
-      const run = startCli([
+      const run = spawnCli([
         'serve', '--pool', pool.url, '--user', 'mem.server', '--listen', `127.0.0.1:${stratumPort}`, '--http', `127.0.0.1:${httpPort}`,
         '--min-diff', easy, '--start-diff', easy, '--max-diff', easy, '--log-format', 'json', '--log-level', 'warn',
-      ]);
+      ], { keepChars: 20_000 });
       await waitForPort(stratumPort, 15_000);
       for (let i = 0; i < miners; i++) {
         loads.push(new LoadMiner(stratumPort, `load.${i}`, 10_000));
@@ -231,7 +212,7 @@ async function main(): Promise<void> {
       const deadline = Date.now() + 30_000;
       while (loads.filter((l) => l.authorized).length < miners && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const authorized = loads.filter((l) => l.authorized).length;
-      const sample = await measure(run.child, run.exited, duration, `serve with ${authorized} miners`, progress);
+      const sample = await measure(run.child, run.exit, duration, `serve with ${authorized} miners`, progress);
       result.serve = {
         miners, authorized, ...sample,
         accepted: loads.reduce((n, l) => n + l.accepted, 0), rejected: loads.reduce((n, l) => n + l.rejected, 0),

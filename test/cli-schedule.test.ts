@@ -1,47 +1,29 @@
 // `mesos-miner schedule` as operators run it: the built CLI in a child process, against the fake Mesos master
 // (in this process, real HTTP on 127.0.0.1). Bad flags stop it before anything starts; a good command line
 // places the server and miners with secrets only in the environment, serves /status, and exits on SIGTERM.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../src/mesos/types.js';
 import { FakeMaster } from './support/fake-master.js';
-import { waitUntil } from './support/wait-until.js';
+import { killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { waitUntil, within } from './support/wait-until.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const POOL_PASS = 'pool-pass-7f3a9c';
 const MINER_PASS = 'miner-pass-51be02';
 
-interface Run { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<{ code: number | null; signal: string | null }> }
-
-function start(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  children.push(child);
-  return { child, stdout: () => out, stderr: () => err, exit };
+function start(args: string[], env: Record<string, string> = {}): CliRun {
+  const run = spawnCli(args, { env });
+  children.push(run.child);
+  return run;
 }
 
 /** JSON log lines (pino writes them to stderr). */
 function logLines(text: string): Array<Record<string, unknown>> {
   return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 const children: ChildProcess[] = [];
@@ -52,7 +34,7 @@ beforeAll(async () => { master = await FakeMaster.start({ agents: 3 }); });
 afterAll(async () => { await master.close(); });
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'mm-cli-sched-')); });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killStillRunning(children);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -120,7 +102,7 @@ describe('mesos-miner schedule against the fake master', () => {
     master = shared;
   });
 
-  async function runScheduler(extra: string[] = []): Promise<{ run: Run; statusPort: number; stateFile: string }> {
+  async function runScheduler(extra: string[] = []): Promise<{ run: CliRun; statusPort: number; stateFile: string }> {
     const stateFile = join(dir, 'state.json');
     const minerPassFile = join(dir, 'miner-pass');
     await writeFile(minerPassFile, `${MINER_PASS}\n`);

@@ -2,63 +2,29 @@
 // processes (1 thread each) in front of the scripted pool, which checks every share it receives independently
 // (bitcoinjs-lib). Shares of both miners must reach the pool through the server and be accepted; SIGTERM must
 // stop every process. Bad flags fail before any child process starts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedPool } from './support/scripted-pool.js';
-import { waitUntil } from './support/wait-until.js';
+import { alive, freePort, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { waitUntil, within } from './support/wait-until.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const POOL_PASS = 'pool-pass-c0ffee';
 
-interface Run { child: ChildProcess; out: () => string; exit: Promise<{ code: number | null; signal: string | null }> }
 const children: ChildProcess[] = [];
 const pools: ScriptedPool[] = [];
 const pids: number[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killStillRunning(children);
   // A failed test must not leave servers or miners hashing behind it.
   for (const pid of pids.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
   for (const p of pools.splice(0)) await p.stop();
 });
 
-function start(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  children.push(child);
-  return { child, out: () => out, exit };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function start(args: string[], env: Record<string, string> = {}): CliRun {
+  const run = spawnCli(args, { env });
+  children.push(run.child);
+  return run;
 }
 
 /** Like waitUntil, for checks that need to await (HTTP). */
@@ -105,8 +71,8 @@ describe('mesos-miner local: bad flags', () => {
     const run = start(['local', '--log-format', 'json', ...args]);
     const { code } = await within(run.exit, 10_000, 'the CLI to exit');
     expect(code).not.toBe(0);
-    expect(run.out()).toMatch(message);
-    expect(run.out()).not.toMatch(/"child":|child start/);
+    expect(run.output()).toMatch(message);
+    expect(run.output()).not.toMatch(/"child":|child start/);
   });
 });
 
@@ -146,7 +112,7 @@ describe('mesos-miner local end to end', () => {
     const keys = pool.shares.map((s) => `${String(s.params[2])}/${String(s.params[4])}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(pool.shares.every((s) => s.params[0] === 'acct.proxy')).toBe(true);
-    expect(run.out()).not.toContain(POOL_PASS);
+    expect(run.output()).not.toContain(POOL_PASS);
 
     // SIGTERM: local stops the miners, then the server, and exits 0 with no process left behind.
     run.child.kill('SIGTERM');

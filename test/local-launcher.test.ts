@@ -1,33 +1,16 @@
 // `local` supervision with tiny stand-in children (node -e): the server stand-in listens on the stratum port,
 // miner stand-ins record their argv/env and exit or wait as told.
 import { PassThrough } from 'node:stream';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.js';
 import { LocalLauncher, cliCommandFactory, type CommandFactory } from '../src/scheduler/local-launcher.js';
+import { alive, freePort } from './support/processes.js';
 import { waitUntil } from './support/wait-until.js';
 
 const launchers: LocalLauncher[] = [];
 afterEach(async () => {
   for (const l of launchers.splice(0)) await l.stop();
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Server: listens on the --listen port until SIGTERM, then prints and exits 0.
 const SERVER = `const [h,p]=process.argv[process.argv.indexOf('--listen')+1].split(':');`

@@ -1,16 +1,15 @@
 // `mesos-miner mine` as a real child process (dist/cli.js, built by `npm run build`) against the scripted pool,
 // plus the flag/config validation that must refuse bad settings before anything starts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_MINER_PASS, readMineConfigFile, resolveMineConfig } from '../src/miner/config.js';
 import { ScriptedPool } from './support/scripted-pool.js';
+import { CLI_PATH, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
 import { waitUntil } from './support/wait-until.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const DIFF = 2 ** -16;
 
 let dir: string;
@@ -18,12 +17,12 @@ const children: ChildProcess[] = [];
 const pools: ScriptedPool[] = [];
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" before the tests`);
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run "npm run build" before the tests`);
   dir = mkdtempSync(join(tmpdir(), 'mine-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killStillRunning(children);
   for (const p of pools.splice(0)) await p.stop();
 });
 
@@ -34,25 +33,11 @@ async function startPool(): Promise<ScriptedPool> {
   return pool;
 }
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, [ENV_MINER_PASS]: env[ENV_MINER_PASS] ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => out, exited };
+function runCli(args: string[], env: Record<string, string> = {}): CliRun {
+  // Always set the password variable, so one exported in the developer's shell cannot leak into a test.
+  const run = spawnCli(args, { env: { ...env, [ENV_MINER_PASS]: env[ENV_MINER_PASS] ?? '' } });
+  children.push(run.child);
+  return run;
 }
 
 function jsonLines(text: string): { msg?: string; [k: string]: unknown }[] {
@@ -73,7 +58,7 @@ describe('mesos-miner mine (child process)', () => {
     expect(pool.received('mining.authorize')[0].msg.params).toEqual(['wallet.cli', 's3cret-pass']);
 
     run.child.kill('SIGTERM');
-    const exit = await run.exited;
+    const exit = await run.exit;
     expect(exit).toEqual({ code: 0, signal: null });
     const lines = jsonLines(run.output());
     const final = lines.find((l) => l.msg?.startsWith('final: '));
@@ -93,7 +78,7 @@ describe('mesos-miner mine (child process)', () => {
     await waitUntil(() => pool.shares.some((s) => s.accepted), 'a share from the configured miner', 20_000);
     expect(pool.received('mining.authorize')[0].msg.params[0]).toBe('from.file');
     run.child.kill('SIGINT');
-    expect((await run.exited).code).toBe(0);
+    expect((await run.exit).code).toBe(0);
     const lines = jsonLines(run.output());
     // Quiet: no per-share lines and no periodic status, but the final status still prints.
     expect(lines.filter((l) => l.msg?.startsWith('share accepted'))).toEqual([]);
@@ -114,7 +99,7 @@ describe('mesos-miner mine (child process)', () => {
     const noUser = extra.includes('--no-user');
     const args = ['mine', '-o', pool.url, ...(noUser ? [] : ['-u', 'w.1']), '-t', '1', ...extra.filter((a) => a !== '--no-user')];
     const run = runCli(args);
-    const exit = await run.exited;
+    const exit = await run.exit;
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
     expect(run.output()).toMatch(message);
@@ -126,15 +111,15 @@ describe('mesos-miner mine (child process)', () => {
     const unknown = join(dir, 'unknown.json');
     writeFileSync(unknown, JSON.stringify({ url: pool.url, user: 'w', thread: 2 }));
     const run = runCli(['mine', '--config', unknown]);
-    expect((await run.exited).code).toBe(2);
+    expect((await run.exit).code).toBe(2);
     expect(run.output()).toMatch(/unknown key "thread" \(known keys: url, user, pass, threads/);
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{"url": ');
     const run2 = runCli(['mine', '--config', broken]);
-    expect((await run2.exited).code).toBe(2);
+    expect((await run2.exit).code).toBe(2);
     expect(run2.output()).toMatch(/not valid JSON/);
     const run3 = runCli(['mine', '--config', join(dir, 'missing.json')]);
-    expect((await run3.exited).code).toBe(2);
+    expect((await run3.exit).code).toBe(2);
     expect(run3.output()).toMatch(/cannot read it/);
     expect(pool.accepted).toBe(0);
   });

@@ -1,0 +1,66 @@
+// Child processes and ports for tests (and benches) that run the built CLI (dist/cli.js) the way users do.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI; `npm run build` makes it. */
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
+
+export interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** stdout and stderr interleaved in arrival order. */
+  output: () => string;
+  exit: Promise<ExitStatus>;
+}
+
+export interface CliRunOptions {
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Keep only the last this-many characters of each capture (long benches). Default: everything. */
+  keepChars?: number;
+}
+
+/** Starts `node dist/cli.js ...args` with piped output captured as text. */
+export function spawnCli(args: string[], options: CliRunOptions = {}): CliRun {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = options.keepChars ?? Infinity;
+  const trim = (s: string) => (s.length > keep ? s.slice(-keep) : s);
+  let out = '';
+  let err = '';
+  let both = '';
+  child.stdout!.on('data', (d: Buffer) => { out = trim(out + d.toString()); both = trim(both + d.toString()); });
+  child.stderr!.on('data', (d: Buffer) => { err = trim(err + d.toString()); both = trim(both + d.toString()); });
+  const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => out, stderr: () => err, output: () => both, exit };
+}
+
+/** SIGKILLs every child still running and empties the list (afterEach cleanup after a failed test). */
+export function killStillRunning(children: ChildProcess[]): void {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for children that need a fixed port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+/** Whether a process with this pid exists (signal 0 only checks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
