@@ -1,10 +1,11 @@
 // `serve --bitcoind ... --payout ...`: flag validation, credentials kept out of argv/logs/status, and the real
 // process finding a block against the fake node.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Block, networks, payments } from 'bitcoinjs-lib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeServeConfig, resolveServeConfig } from '../src/server/config.js';
 import { FakeBitcoind } from './support/fake-bitcoind.js';
+import { spawnCli } from './support/processes.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
@@ -54,15 +55,8 @@ describe('serve solo process', () => {
   });
 
   function serve(args: string[], env: Record<string, string> = {}) {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let logs = '';
-    c.stderr!.on('data', (d) => (logs += d));
-    c.stdout!.on('data', (d) => (logs += d));
-    const exited = new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)));
-    return { child: c, exited, logs: () => logs };
+    const run = spawnCli(['serve', ...args], { env, fromSource: true });
+    return { child: run.child, exited: run.exit.then((e) => e.code), logs: run.output };
   }
 
   it('mines a block through the node; RPC credentials never in logs or /status; SIGTERM exits 0', async () => {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 /** The built CLI; `npm run build` makes it. */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const CLI_SOURCE = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 
 export interface ExitStatus { code: number | null; signal: NodeJS.Signals | null }
 
@@ -22,11 +23,14 @@ export interface CliRunOptions {
   env?: Record<string, string>;
   /** Keep only the last this-many characters of each capture (long benches). Default: everything. */
   keepChars?: number;
+  /** Run src/cli.ts through tsx instead of the built dist/cli.js. */
+  fromSource?: boolean;
 }
 
 /** Starts `node dist/cli.js ...args` with piped output captured as text. */
 export function spawnCli(args: string[], options: CliRunOptions = {}): CliRun {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const entry = options.fromSource ? ['--import', 'tsx', CLI_SOURCE] : [CLI_PATH];
+  const child = spawn(process.execPath, [...entry, ...args], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
