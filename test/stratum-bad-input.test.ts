@@ -129,11 +129,7 @@ describe('bad input from a pool', () => {
   });
 
   it('a pool that goes silent is dropped after the idle timeout and retried', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }], client: { idleTimeoutMs: 300 } });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    await first;
+    const { pool, m } = await h.mining({}, { client: { idleTimeoutMs: 300 } });
     const check = await expectDroppedAndRecovered(pool, m, /pool sent nothing for 300 ms/);
     await check();
   });

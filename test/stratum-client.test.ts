@@ -7,7 +7,7 @@ import { userAgent } from '../src/stratum/version.js';
 import { Harness, nextEvent, recordingLogger } from './support/pool-harness.js';
 import { shareTargetFor } from './support/pool-share-check.js';
 import { findShare } from './support/pool-share-finder.js';
-import { waitUntil } from './support/scripted-pool.js';
+import { waitUntil } from './support/wait-until.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -42,11 +42,7 @@ describe('handshake and work', () => {
   });
 
   it('gets a real share accepted, with and without version rolling; the pool verified both with bitcoinjs', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const jobP = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const work = await jobP;
+    const { pool, m, work } = await h.mining();
     const plain = findShare(work);
     expect(await m.submit(work, plain.share)).toEqual({ status: 'accepted' });
     const rolled = findShare(work, { extranonce2: '00000001', versionBits: 0x00ab6000 });
@@ -87,11 +83,7 @@ describe('handshake and work', () => {
 
 describe('difficulty, extranonce and version mask', () => {
   it('applies set_difficulty from the next job, not the current one', async () => {
-    const pool = await h.pool({ difficulty: 2 ** -24 });
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w1 = await first;
+    const { pool, m, work: w1 } = await h.mining({ difficulty: 2 ** -24 });
     const announced = nextEvent(m, 'difficulty');
     pool.setDifficulty(2 ** -20);
     expect(await announced).toEqual({ url: pool.url, difficulty: 2 ** -20 });
@@ -110,11 +102,7 @@ describe('difficulty, extranonce and version mask', () => {
   });
 
   it('rebuilds work on set_extranonce; shares built on the old extranonce1 are stale, never sent', async () => {
-    const pool = await h.pool({ extranonce2Size: 4 });
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }], client: { extranonceSubscribe: true } });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w1 = await first;
+    const { pool, m, work: w1 } = await h.mining({ extranonce2Size: 4 }, { client: { extranonceSubscribe: true } });
     await waitUntil(() => pool.received('mining.extranonce.subscribe').length === 1, 'extranonce.subscribe');
     const rebuilt = nextEvent<WorkSet>(m, 'job');
     pool.setExtranonce('cafebabe01', 3);
@@ -150,11 +138,7 @@ describe('difficulty, extranonce and version mask', () => {
   });
 
   it('applies mining.set_version_mask at once (within the mask we offered)', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    await first;
+    const { pool, m } = await h.mining();
     const rebuilt = nextEvent<WorkSet>(m, 'job');
     pool.notify('mining.set_version_mask', ['ffffffff']);
     expect((await rebuilt).versionMask).toBe(0x1fffe000);
@@ -190,11 +174,7 @@ describe('pool → miner requests', () => {
   });
 
   it('reports a submit the pool never answers as a timeout', async () => {
-    const pool = await h.pool({ answerSubmits: false });
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }], client: { submitTimeoutMs: 200 } });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w = await first;
+    const { pool, m, work: w } = await h.mining({ answerSubmits: false }, { client: { submitTimeoutMs: 200 } });
     const t0 = Date.now();
     const r = await m.submit(w, findShare(w).share);
     expect(r.status).toBe('timeout');

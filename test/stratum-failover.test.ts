@@ -3,18 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkSet } from '../src/stratum/pool-manager.js';
 import { Harness, nextEvent, recordingLogger } from './support/pool-harness.js';
 import { findShare } from './support/pool-share-finder.js';
-import { waitUntil } from './support/scripted-pool.js';
+import { waitUntil } from './support/wait-until.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
 
 describe('reconnect', () => {
   it('resumes the session after the pool closes mid-job and sends the shares queued meanwhile', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w = await first;
+    const { pool, m, work: w } = await h.mining();
     const sessionId = pool.openConnections[0].session!.id;
 
     pool.options.jobOnAuthorize = false; // keep the job current across the outage
@@ -33,11 +29,7 @@ describe('reconnect', () => {
   });
 
   it('starts a fresh session when the pool does not resume: old work and queued shares are stale, never sent', async () => {
-    const pool = await h.pool({ resume: false });
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w1 = await first;
+    const { pool, m, work: w1 } = await h.mining({ resume: false });
     const down = nextEvent(m, 'disconnected');
     pool.dropAll();
     await down;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PoolManager, type WorkSet } from '../src/stratum/pool-manager.js';
 import { Harness, nextEvent } from './support/pool-harness.js';
 import { findShare } from './support/pool-share-finder.js';
-import { waitUntil } from './support/scripted-pool.js';
+import { waitUntil } from './support/wait-until.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -22,11 +22,7 @@ describe('PoolManager configuration', () => {
 
 describe('shares while disconnected', () => {
   it('gives up a queued share after the maximum age, and refuses beyond the queue limit', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }], queuedShareMaxAgeMs: 150, maxQueuedShares: 2, backoff: { initialMs: 5000, maxMs: 5000 } });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w = await first;
+    const { pool, m, work: w } = await h.mining({}, { queuedShareMaxAgeMs: 150, maxQueuedShares: 2, backoff: { initialMs: 5000, maxMs: 5000 } });
     const down = nextEvent(m, 'disconnected');
     await pool.stop();
     await down;
@@ -39,11 +35,7 @@ describe('shares while disconnected', () => {
   });
 
   it('does not treat a session as resumed when the pool keeps the id but changes extranonce1', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w1 = await first;
+    const { pool, m, work: w1 } = await h.mining();
     const session = pool.openConnections[0].session!;
     pool.options.jobOnAuthorize = false;
     const down = nextEvent(m, 'disconnected');
@@ -59,11 +51,7 @@ describe('shares while disconnected', () => {
   });
 
   it('answers disconnected after stop()', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w = await first;
+    const { pool, m, work: w } = await h.mining();
     m.stop();
     expect(await m.submit(w, findShare(w).share)).toMatchObject({ status: 'disconnected' });
     await waitUntil(() => pool.openConnections.length === 0, 'connection closed');
@@ -72,11 +60,7 @@ describe('shares while disconnected', () => {
 
 describe('optional requests', () => {
   it('sends mining.suggest_difficulty when configured and carries on whatever the answer', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }], client: { suggestDifficulty: 0.5, versionRolling: false } });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w = await first;
+    const { pool, work: w } = await h.mining({}, { client: { suggestDifficulty: 0.5, versionRolling: false } });
     const inbound = pool.messages.filter((x) => x.dir === 'in').map((x) => x.msg.method);
     expect(inbound.slice(0, 3)).toEqual(['mining.subscribe', 'mining.suggest_difficulty', 'mining.authorize']);
     expect(pool.received('mining.suggest_difficulty')[0].msg.params).toEqual([0.5]);
@@ -99,11 +83,7 @@ describe('StratumClient configuration', () => {
 
 describe('clean_jobs', () => {
   it('keeps earlier jobs valid on a non-clean notify and marks them stale (unsent) after a clean one', async () => {
-    const pool = await h.pool();
-    const m = h.manager({ pools: [{ url: pool.url, user: 'w' }] });
-    const first = nextEvent<WorkSet>(m, 'job');
-    m.start();
-    const w1 = await first;
+    const { pool, m, work: w1 } = await h.mining();
     const second = nextEvent<WorkSet>(m, 'job');
     pool.sendJob({ clean: false });
     const w2 = await second;

@@ -1,6 +1,6 @@
 // Shared plumbing for the stratum tests: start pools and managers, wait for events with a deadline, clean up.
 import type { EventEmitter } from 'node:events';
-import { PoolManager, type PoolManagerOptions } from '../../src/stratum/pool-manager.js';
+import { PoolManager, type PoolManagerOptions, type WorkSet } from '../../src/stratum/pool-manager.js';
 import type { LogSink } from '../../src/log.js';
 import { ScriptedPool, type ScriptedPoolOptions } from './scripted-pool.js';
 
@@ -17,6 +17,9 @@ export function recordingLogger(): LogSink & { entries: LogEntry[] } {
   return { entries, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/** Manager options for tests: the harness supplies fast reconnect backoff unless given. */
+export type TestManagerOptions = Omit<PoolManagerOptions, 'backoff'> & Partial<Pick<PoolManagerOptions, 'backoff'>>;
+
 export class Harness {
   readonly pools: ScriptedPool[] = [];
   readonly managers: PoolManager[] = [];
@@ -28,7 +31,7 @@ export class Harness {
     return pool;
   }
 
-  manager(options: Omit<PoolManagerOptions, 'backoff'> & Partial<Pick<PoolManagerOptions, 'backoff'>>): PoolManager {
+  manager(options: TestManagerOptions): PoolManager {
     const m = new PoolManager({
       backoff: { initialMs: 20, maxMs: 200, jitter: 0.2 },
       fallbackTimeMs: 0,
@@ -37,6 +40,18 @@ export class Harness {
     });
     this.managers.push(m);
     return m;
+  }
+
+  /** A pool and a started manager on it (one pool, user 'w'), returned once the first job has arrived. */
+  async mining(
+    poolOptions: ScriptedPoolOptions = {},
+    managerOptions: Partial<TestManagerOptions> = {},
+  ): Promise<{ pool: ScriptedPool; m: PoolManager; work: WorkSet }> {
+    const pool = await this.pool(poolOptions);
+    const m = this.manager({ pools: [{ url: pool.url, user: 'w' }], ...managerOptions });
+    const first = nextEvent<WorkSet>(m, 'job');
+    m.start();
+    return { pool, m, work: await first };
   }
 
   async cleanup(): Promise<void> {

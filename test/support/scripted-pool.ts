@@ -340,12 +340,3 @@ export class ScriptedPool {
     return session;
   }
 }
-
-/** Polls `cond` every 5 ms until true; throws with `what` after timeoutMs. */
-export async function waitUntil(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
