@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MinerServer } from '../src/server/miner-server.js';
 import { parseSubmitLine } from '../src/server/submit-line.js';
-import { PassThrough } from 'node:stream';
+import { Duplex, PassThrough } from 'node:stream';
 import { JsonRpcConnection, parseRpcLine, type RpcRequest } from '../src/stratum/codec.js';
 import type { StratumProtocolError } from '../src/stratum/errors.js';
 import { StratumUpstream } from '../src/upstream/stratum.js';
@@ -155,6 +155,52 @@ describe('JsonRpcConnection.interceptLines', () => {
     await new Promise((r) => setImmediate(r));
     expect(requests.map((r) => r.id)).toEqual([2, 4]);
     conn.destroy();
+  });
+});
+
+describe('JsonRpcConnection write batching', () => {
+  /** A duplex that records how its writes arrive: one entry per _write/_writev call. */
+  function recordingStream() {
+    const calls: string[][] = [];
+    const stream = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        calls.push([chunk.toString()]);
+        cb();
+      },
+      writev(chunks, cb) {
+        calls.push(chunks.map((c) => String(c.chunk)));
+        cb();
+      },
+    });
+    return { stream, calls };
+  }
+
+  it('answers the lines of one chunk in one write, and single lines at once', async () => {
+    const { stream, calls } = recordingStream();
+    const conn = new JsonRpcConnection(stream, { requestTimeoutMs: 0 });
+    conn.on('request', (r) => conn.respond(r.id, true));
+    stream.push('{"id":1,"method":"a","params":[]}\n{"id":2,"method":"a","params":[]}\n{"id":3,"method":"a","params":[]}\n');
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.map((l) => JSON.parse(l).id)).toEqual([1, 2, 3]);
+    stream.push('{"id":4,"method":"a","params":[]}\n');
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(2);
+    conn.destroy();
+  });
+
+  it('still sends the batched answers when a handler drops the connection mid-batch', async () => {
+    const { stream, calls } = recordingStream();
+    const conn = new JsonRpcConnection(stream, { requestTimeoutMs: 0 });
+    conn.on('request', (r) => {
+      conn.respond(r.id, false);
+      if (r.id === 2) conn.destroy('enough');
+    });
+    stream.push('{"id":1,"method":"a","params":[]}\n{"id":2,"method":"a","params":[]}\n{"id":3,"method":"a","params":[]}\n');
+    await new Promise((r) => setImmediate(r));
+    expect(calls.flat().map((l) => JSON.parse(l).id)).toEqual([1, 2]);
+    expect(conn.isClosed).toBe(true);
   });
 });
 

@@ -209,6 +209,8 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     }
     this.metrics.connectionsTotal.inc({ outcome: 'accepted' });
     socket.setKeepAlive(true, 60_000);
+    // Answers are small and latency-bound: no Nagle delay behind a miner's delayed ACK.
+    socket.setNoDelay(true);
     const conn = new JsonRpcConnection(socket, {
       maxLineLength: this.options.maxLineLength ?? SERVER_DEFAULTS.maxLineLength,
       requestTimeoutMs: 0,

@@ -162,8 +162,15 @@ export class Session {
     if (difficulty !== this.sentDifficulty) {
       this.difficulty = difficulty;
       this.sentDifficulty = difficulty;
+      // set_difficulty and notify in one segment: two writes would be two syscalls, and with Nagle the second
+      // could wait for the miner's delayed ACK.
+      this.socket.cork();
       this.send({ id: null, method: 'mining.set_difficulty', params: [difficulty] });
       this.vardiff.reset(Date.now());
+      this.remember(job.id, { job, difficulty });
+      this.writeLine(notifyLine ?? notifyLineFor(job, job.id, clean));
+      this.socket.uncork();
+      return;
     }
     // Old ids stay known (bounded) so a late share after a clean job is counted as stale, not unknown.
     this.remember(job.id, { job, difficulty });
@@ -175,10 +182,12 @@ export class Session {
     const job = this.slot ? this.host.currentJob(this.slot.spaceId) : null;
     if (!job || job.stale) return;
     const alias = `${job.id}.${(++this.aliasCounter).toString(16)}`;
+    this.socket.cork();
     this.send({ id: null, method: 'mining.set_difficulty', params: [this.difficulty] });
     this.sentDifficulty = this.difficulty;
     this.remember(alias, { job, difficulty: this.difficulty });
     this.writeLine(notifyLineFor(job, alias, false));
+    this.socket.uncork();
   }
 
   private remember(id: string, entry: AnnouncedJob): void {
@@ -200,9 +209,11 @@ export class Session {
       this.close('upstream extranonce changed and the miner did not subscribe to extranonce changes');
       return;
     }
+    this.socket.cork();
     this.send({ id: null, method: 'mining.set_extranonce', params: [slot.extranonce1, slot.extranonce2Size] });
     const job = this.host.currentJob(slot.spaceId);
     if (job && !job.stale) this.sendJob(job, true);
+    this.socket.uncork();
   }
 
   // ---- incoming ------------------------------------------------------------------------------------------
@@ -320,6 +331,7 @@ export class Session {
         this.extranonce1Bytes = Buffer.from(slot.extranonce1, 'hex');
         this.subscribed = true;
         const subId = this.id.toString(16);
+        this.socket.cork(); // the answer and the first job (after authorize) leave together
         this.respond(req.id, [
           [
             ['mining.set_difficulty', subId],
@@ -329,6 +341,7 @@ export class Session {
           slot.extranonce2Size,
         ]);
         this.startWork();
+        this.socket.uncork();
       },
       (err: Error) => {
         this.subscribing = false;

@@ -294,16 +294,27 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** Drops the connection at once. */
   destroy(reason = 'destroyed locally'): void {
     this.closeReason ??= reason;
-    if (!this.stream.destroyed) this.stream.destroy();
+    if (!this.stream.destroyed) {
+      // Answers held back by a cork (a batch of lines) still go out, as they would have without it.
+      while (this.stream.writableCorked > 0) this.stream.uncork();
+      this.stream.destroy();
+    }
     this.finish(this.closeReason);
   }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     const { lines, error } = this.splitter.push(chunk);
-    for (const line of lines) {
-      if (this.closed) return;
-      this.onLine(line);
+    // Several lines in one chunk (a miner's burst of shares): their answers leave in one write, not one each.
+    const batch = lines.length > 1 && !this.stream.destroyed;
+    if (batch) this.stream.cork();
+    try {
+      for (const line of lines) {
+        if (this.closed) return;
+        this.onLine(line);
+      }
+    } finally {
+      if (batch) this.stream.uncork();
     }
     if (error) {
       this.emit('protocol-error', error);
