@@ -1,7 +1,7 @@
 // `mesos-miner schedule` as operators run it: the built CLI in a child process, against the fake Mesos master
 // (in this process, real HTTP on 127.0.0.1). Bad flags stop it before anything starts; a good command line
 // places the server and miners with secrets only in the environment, serves /status, and exits on SIGTERM.
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { TaskInfo } from '../src/mesos/types.js';
 import { FakeMaster } from './support/fake-master.js';
 import { killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { hasOpenssl, writeSelfSignedCert } from './support/self-signed-cert.js';
 import { waitUntil, within } from './support/wait-until.js';
 
 const POOL_PASS = 'pool-pass-7f3a9c';
@@ -183,26 +184,15 @@ describe('mesos-miner schedule against the fake master', () => {
   });
 });
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 describe.skipIf(!hasOpenssl)('mesos-miner schedule against an https master', () => {
   let tlsMaster: FakeMaster;
   let certFile: string;
   let certDir: string;
   beforeAll(async () => {
     certDir = await mkdtemp(join(tmpdir(), 'mm-cli-tls-'));
-    certFile = join(certDir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1',
-      '-keyout', join(certDir, 'key.pem'), '-out', certFile], { stdio: 'ignore' });
-    tlsMaster = await FakeMaster.start({ agents: 3, tls: { key: await readFile(join(certDir, 'key.pem')), cert: await readFile(certFile) } });
+    const written = writeSelfSignedCert(certDir);
+    certFile = written.certFile;
+    tlsMaster = await FakeMaster.start({ agents: 3, tls: { key: await readFile(written.keyFile), cert: await readFile(certFile) } });
   });
   afterAll(async () => {
     await tlsMaster.close();

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MesosCallError, SchedulerClient, type SchedulerClientOptions } from '../src/mesos/scheduler-client.js';
 import type { Offer, TaskInfo, TaskStatus } from '../src/mesos/types.js';
 import { FakeMaster, type FakeMasterOptions } from './support/fake-master.js';
+import { MesosFixture } from './support/mesos-fixture.js';
+import { hasOpenssl, writeSelfSignedCert } from './support/self-signed-cert.js';
 import { waitUntil } from './support/wait-until.js';
 
 const FRAMEWORK = {
@@ -14,30 +15,19 @@ const FRAMEWORK = {
   roles: ['mining'], capabilities: [{ type: 'MULTI_ROLE' as const }, { type: 'PARTITION_AWARE' as const }, { type: 'TASK_KILLING_STATE' as const }],
 };
 
-const masters: FakeMaster[] = [];
-const clients: SchedulerClient[] = [];
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.stop()));
-  await Promise.all(masters.splice(0).map((m) => m.close()));
-});
-
-async function startMaster(opts: FakeMasterOptions = {}): Promise<FakeMaster> {
-  const master = await FakeMaster.start({ heartbeatIntervalSeconds: 0.05, role: 'mining', ...opts });
-  masters.push(master);
-  return master;
-}
+const mesos = new MesosFixture({ role: 'mining' });
+const { masters } = mesos;
+afterEach(() => mesos.cleanup());
+const startMaster = (opts: FakeMasterOptions = {}) => mesos.master(opts);
 
 function newClient(master: FakeMaster | string | string[], opts: Partial<SchedulerClientOptions> = {}): SchedulerClient {
-  const client = new SchedulerClient({
+  return mesos.track(new SchedulerClient({
     master: master instanceof FakeMaster ? master.url : master,
     framework: FRAMEWORK,
     backoff: { initialMs: 20, maxMs: 100 },
     heartbeatMissLimit: 4,
     ...opts,
-  });
-  clients.push(client);
-  return client;
+  }));
 }
 
 const within = (ms: number) => ({ signal: AbortSignal.timeout(ms) });
@@ -407,23 +397,12 @@ describe('SchedulerClient resilience', () => {
     expect(master.offers.size).toBe(0);
   });
 
-  const hasOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
-
   it.skipIf(!hasOpenssl)('talks to an HTTPS master, trusting a given CA and refusing an unknown one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fake-master-tls-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-      const cert = readFileSync(join(dir, 'cert.pem'));
-      const master = await startMaster({ tls: { key: readFileSync(join(dir, 'key.pem')), cert } });
+      const { keyFile, certFile } = writeSelfSignedCert(dir);
+      const cert = readFileSync(certFile);
+      const master = await startMaster({ tls: { key: readFileSync(keyFile), cert } });
       expect(master.url).toMatch(/^https:/);
       const trusted = newClient(master, { tls: { ca: cert } });
       const offersSeen = collect<Offer[]>(trusted, 'offers');

@@ -8,20 +8,12 @@ import { RecordIODecoder } from '../src/mesos/recordio.js';
 import { SchedulerClient } from '../src/mesos/scheduler-client.js';
 import type { Call, Event, Offer, TaskStatus } from '../src/mesos/types.js';
 import { FakeMaster, type FakeMasterOptions } from './support/fake-master.js';
+import { MesosFixture } from './support/mesos-fixture.js';
 import { waitUntil } from './support/wait-until.js';
 
-const masters: FakeMaster[] = [];
-const clients: SchedulerClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.stop()));
-  await Promise.all(masters.splice(0).map((m) => m.close()));
-});
-
-async function startMaster(opts: FakeMasterOptions = {}): Promise<FakeMaster> {
-  const master = await FakeMaster.start({ heartbeatIntervalSeconds: 0.05, ...opts });
-  masters.push(master);
-  return master;
-}
+const mesos = new MesosFixture();
+afterEach(() => mesos.cleanup());
+const startMaster = (opts: FakeMasterOptions = {}) => mesos.master(opts);
 
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
 
@@ -112,8 +104,7 @@ describe('fake master task life cycle through the client', () => {
 
   async function setup(opts: FakeMasterOptions = {}) {
     const master = await startMaster({ agents: 2, ...opts });
-    const client = new SchedulerClient({ master: master.url, framework: FRAMEWORK, backoff: { initialMs: 20, maxMs: 50 } });
-    clients.push(client);
+    const client = mesos.track(new SchedulerClient({ master: master.url, framework: FRAMEWORK, backoff: { initialMs: 20, maxMs: 50 } }));
     const offers: Offer[] = [];
     const updates: TaskStatus[] = [];
     client.on('offers', (o) => offers.push(...o));
