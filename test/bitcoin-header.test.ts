@@ -13,7 +13,7 @@ import {
 } from '../src/bitcoin/header.js';
 import { buildJobHeader, type StratumWorkJob } from '../src/bitcoin/job.js';
 import { coinbaseMerkleBranch } from '../src/bitcoin/merkle.js';
-import { BLOCK_100000, BLOCK_125552, BLOCK_881423, GENESIS } from './fixtures/blocks.js';
+import { BLOCK_100000, BLOCK_125552, BLOCK_881423, GENESIS, JOB_881423 } from './fixtures/blocks.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (h: string) => Buffer.from(h, 'hex');
@@ -104,16 +104,7 @@ describe('version rolling (BIP 310)', () => {
 
 describe('real Stratum job: block 881,423', () => {
   const s = BLOCK_881423.stratum;
-  const job: StratumWorkJob = {
-    jobId: '881423',
-    prevHash: '8a6ac9e3fe15ca70f8995e21434cb64ac4d2b5e10001543b0000000000000000',
-    coinb1: s.coinb1,
-    coinb2: s.coinb2,
-    merkleBranch: BLOCK_881423.merkleBranch,
-    version: 0x20000000,
-    nbits: BLOCK_881423.nbits,
-    ntime: BLOCK_881423.ntime,
-  };
+  const job: StratumWorkJob = { jobId: '881423', ...JOB_881423 };
 
   it('the Stratum parts rejoin into bitcoinjs-lib\'s witness-stripped serialization of the real coinbase', () => {
     const tx = Transaction.fromHex(BLOCK_881423.coinbaseTxHex);

@@ -12,21 +12,11 @@ import {
   type Work,
   type WorkJob,
 } from '../src/miner/work.js';
-import { BLOCK_881423 } from './fixtures/blocks.js';
+import { BLOCK_881423, JOB_881423 } from './fixtures/blocks.js';
 
 const s = BLOCK_881423.stratum;
 /** Block 881,423's real job as a pool would announce it (un-rolled version 0x20000000). */
-const job: WorkJob = {
-  jobId: 'b881423',
-  prevHash: '8a6ac9e3fe15ca70f8995e21434cb64ac4d2b5e10001543b0000000000000000',
-  coinb1: s.coinb1,
-  coinb2: s.coinb2,
-  merkleBranch: BLOCK_881423.merkleBranch,
-  version: 0x20000000,
-  nbits: BLOCK_881423.nbits,
-  ntime: BLOCK_881423.ntime,
-  ntimeHex: '679ac169',
-};
+const job: WorkJob = { jobId: 'b881423', ...JOB_881423, ntimeHex: '679ac169' };
 
 const sha256d = (b: Uint8Array) => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 
