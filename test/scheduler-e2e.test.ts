@@ -10,6 +10,7 @@ import { StateFile } from '../src/scheduler/state-file.js';
 import { portInRanges } from '../src/scheduler/resources.js';
 import { startStatusServer } from '../src/scheduler/status-server.js';
 import { FakeMaster, type FakeAgentSpec, type FakeTask } from './support/fake-master.js';
+import { testFrameworkConfig } from './support/framework-config.js';
 import { waitUntil } from './support/wait-until.js';
 
 let dir: string;
@@ -25,28 +26,14 @@ afterEach(async () => {
 });
 
 function config(overrides: Partial<FrameworkConfig> = {}): FrameworkConfig {
-  return {
-    ...FRAMEWORK_DEFAULTS,
-    name: 'mm',
-    user: 'miner',
-    roles: ['*'],
+  return testFrameworkConfig({
     miners: 4,
-    server: { cpus: 1, mem: 256 },
     miner: { cpus: 2, mem: 192 },
     maxMinersPerAgent: 2,
-    upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'acct' },
     secrets: { poolPass: 'pool-secret', minerPassword: 'miner-secret' },
-    container: { mode: 'docker', image: 'mesos-miner:test', network: 'HOST', forcePull: false, commandPath: '/usr/bin/mesos-miner' },
-    tickMs: 20,
-    reviveIntervalMs: 50,
     launchTimeoutMs: 400,
-    reconcileIntervalMs: 60_000,
-    reconcileBackoff: { baseMs: 50, maxMs: 200 },
-    relaunchBackoff: { baseMs: 20, maxMs: 100, stableMs: 60_000 },
-    killRetryMs: 500,
-    teardownOnExit: false,
     ...overrides,
-  };
+  });
 }
 
 async function startFramework(cfg: FrameworkConfig, contentType: 'protobuf' | 'json' = 'protobuf'): Promise<Framework> {

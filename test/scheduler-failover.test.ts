@@ -9,9 +9,10 @@ import { Writable } from 'node:stream';
 import { createLogger, silentLogger } from '../src/log.js';
 import type { Offer } from '../src/mesos/types.js';
 import { SchedulerClient } from '../src/mesos/scheduler-client.js';
-import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
+import { Framework, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
 import { StateFile, type PersistedState } from '../src/scheduler/state-file.js';
 import { FakeMaster, type FakeMasterOptions } from './support/fake-master.js';
+import { testFrameworkConfig } from './support/framework-config.js';
 import { waitUntil } from './support/wait-until.js';
 
 let dir: string;
@@ -32,17 +33,7 @@ async function startMaster(opts: FakeMasterOptions = {}): Promise<FakeMaster> {
 }
 
 function config(overrides: Partial<FrameworkConfig> = {}): FrameworkConfig {
-  return {
-    ...FRAMEWORK_DEFAULTS,
-    name: 'fo', user: 'miner', roles: ['*'], miners: 2,
-    server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 }, maxMinersPerAgent: 1,
-    upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'acct' }, secrets: {},
-    container: { mode: 'docker', image: 'mesos-miner:test', network: 'HOST', forcePull: false, commandPath: '/usr/bin/mesos-miner' },
-    tickMs: 20, reviveIntervalMs: 50, launchTimeoutMs: 2000, reconcileIntervalMs: 60_000,
-    reconcileBackoff: { baseMs: 50, maxMs: 200 }, relaunchBackoff: { baseMs: 20, maxMs: 100, stableMs: 60_000 },
-    killRetryMs: 500, teardownOnExit: false,
-    ...overrides,
-  };
+  return testFrameworkConfig({ name: 'fo', ...overrides });
 }
 
 async function startFramework(masterUrls: string | string[], opts: { cfg?: FrameworkConfig; stateFile?: StateFile } = {}): Promise<{ framework: Framework; client: SchedulerClient }> {

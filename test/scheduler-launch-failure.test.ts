@@ -9,9 +9,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.js';
 import { MesosCallError, SchedulerClient } from '../src/mesos/scheduler-client.js';
 import { failedCallOutcome } from '../src/scheduler/call-outcome.js';
-import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
+import { Framework, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
 import { StateFile, type PersistedState } from '../src/scheduler/state-file.js';
 import { FakeMaster, type CallFailure } from './support/fake-master.js';
+import { testFrameworkConfig } from './support/framework-config.js';
 import { waitUntil } from './support/wait-until.js';
 
 let dir: string;
@@ -31,16 +32,7 @@ afterEach(async () => {
 const LAUNCH_TIMEOUT_MS = 120_000;
 
 function config(miners: number): FrameworkConfig {
-  return {
-    ...FRAMEWORK_DEFAULTS,
-    name: 'lf', user: 'miner', roles: ['*'], miners,
-    server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 }, maxMinersPerAgent: 1,
-    upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'acct' }, secrets: {},
-    container: { mode: 'docker', image: 'mesos-miner:test', network: 'HOST', forcePull: false, commandPath: '/usr/bin/mesos-miner' },
-    tickMs: 20, reviveIntervalMs: 50, launchTimeoutMs: LAUNCH_TIMEOUT_MS, reconcileIntervalMs: 60_000,
-    reconcileBackoff: { baseMs: 50, maxMs: 200 }, relaunchBackoff: { baseMs: 20, maxMs: 100, stableMs: 60_000 },
-    killRetryMs: 500, teardownOnExit: false,
-  };
+  return testFrameworkConfig({ name: 'lf', miners, launchTimeoutMs: LAUNCH_TIMEOUT_MS });
 }
 
 async function start(miners: number, launchStepMs?: number): Promise<{ master: FakeMaster; framework: Framework; statePath: string }> {
