@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TaskInfo } from '../src/mesos/types.js';
 import { FakeMaster } from './support/fake-master.js';
-import { killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { jsonLines, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
 import { hasOpenssl, writeSelfSignedCert } from './support/self-signed-cert.js';
 import { waitUntil, within } from './support/wait-until.js';
 
@@ -20,11 +20,6 @@ function start(args: string[], env: Record<string, string> = {}): CliRun {
   const run = spawnCli(args, { env });
   children.push(run.child);
   return run;
-}
-
-/** JSON log lines (pino writes them to stderr). */
-function logLines(text: string): Array<Record<string, unknown>> {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 const children: ChildProcess[] = [];
@@ -113,7 +108,7 @@ describe('mesos-miner schedule against the fake master', () => {
       '--state-file', stateFile, '--miner-password-file', minerPassFile, '--name', 'clitest', '--log-format', 'json', ...extra,
     ], { MESOS_MINER_POOL_PASS: POOL_PASS });
     const listening = await waitUntil(
-      () => logLines(run.stderr()).find((l) => l.msg === 'status endpoint listening (GET /status)'),
+      () => jsonLines(run.stderr()).find((l) => l.msg === 'status endpoint listening (GET /status)'),
       'the status endpoint log line', 10_000,
     );
     return { run, statusPort: Number(String(listening.http).split(':').pop()), stateFile };

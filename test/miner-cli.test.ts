@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_MINER_PASS, readMineConfigFile, resolveMineConfig } from '../src/miner/config.js';
 import { ScriptedPool } from './support/scripted-pool.js';
-import { CLI_PATH, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { CLI_PATH, jsonLines, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
 import { waitUntil } from './support/wait-until.js';
 
 const DIFF = 2 ** -16;
@@ -38,13 +38,6 @@ function runCli(args: string[], env: Record<string, string> = {}): CliRun {
   const run = spawnCli(args, { env: { ...env, [ENV_MINER_PASS]: env[ENV_MINER_PASS] ?? '' } });
   children.push(run.child);
   return run;
-}
-
-function jsonLines(text: string): { msg?: string; [k: string]: unknown }[] {
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l));
 }
 
 describe('mesos-miner mine (child process)', () => {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Block, Transaction } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
 import { difficultyToTarget } from '../src/bitcoin/target.js';
@@ -13,12 +12,12 @@ import {
   type WorkJob,
 } from '../src/miner/work.js';
 import { BLOCK_881423, JOB_881423 } from './fixtures/blocks.js';
+import { nodeSha256d } from './support/node-sha256d.js';
 
 const s = BLOCK_881423.stratum;
 /** Block 881,423's real job as a pool would announce it (un-rolled version 0x20000000). */
 const job: WorkJob = { jobId: 'b881423', ...JOB_881423, ntimeHex: '679ac169' };
 
-const sha256d = (b: Uint8Array) => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 
 /** Rebuilds the header a pool would check from the submit params alone, with bitcoinjs-lib. */
 function rebuildFromSubmit(
@@ -27,7 +26,7 @@ function rebuildFromSubmit(
 ): Buffer {
   const coinbase = Buffer.from(job.coinb1 + s.extranonce1 + p.extranonce2Hex + job.coinb2, 'hex');
   let root = Transaction.fromBuffer(coinbase).getHash();
-  for (const b of job.merkleBranch) root = sha256d(Buffer.concat([root, Buffer.from(b, 'hex')]));
+  for (const b of job.merkleBranch) root = nodeSha256d(Buffer.concat([root, Buffer.from(b, 'hex')]));
   const block = new Block();
   const bits = p.versionBitsHex ? parseInt(p.versionBitsHex, 16) : 0;
   block.version = ((job.version & ~mask) | (bits & mask)) >>> 0;
@@ -198,7 +197,7 @@ describe('found nonce -> mining.submit params', () => {
 
     const rebuilt = rebuildFromSubmit(p, mask);
     expect(rebuilt.toString('hex')).toBe(headerForNonce(w, nonce!).toString('hex'));
-    const hashValue = BigInt('0x' + Buffer.from(sha256d(rebuilt)).reverse().toString('hex'));
+    const hashValue = BigInt('0x' + Buffer.from(nodeSha256d(rebuilt)).reverse().toString('hex'));
     expect(hashValue <= w.target).toBe(true);
     expect(checkNonce(w, nonce!).difficulty).toBeGreaterThanOrEqual(difficulty);
     // The nonce before it (searched in order) did not meet the target: the check is not vacuous.

@@ -5,10 +5,11 @@
 // here (decodes, prevhash is the tip, proof of work, merkle root and witness commitment) with bitcoinjs-lib,
 // records the payload, and on success moves the tip like a node (long polls return at once).
 // Failure injection: failNext() (HTTP 500, RPC error, non-JSON, 401, a hang) and goDown()/comeUp().
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Block } from 'bitcoinjs-lib';
+import { nodeSha256d } from './node-sha256d.js';
 
 export interface FakeTx {
   /** Raw transaction hex (with witness). */
@@ -46,7 +47,6 @@ export interface SubmittedBlock {
   result: string | null;
 }
 
-const dsha = (b: Uint8Array) => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 const rev = (hex: string) => Buffer.from(hex, 'hex').reverse().toString('hex');
 
 /** The transactions (all but the coinbase) of a raw block, in template form. */
@@ -66,10 +66,10 @@ export function commitmentFor(wtxidsDisplay: string[]): string {
   let level: Buffer[] = [Buffer.alloc(32), ...wtxidsDisplay.map((h) => Buffer.from(rev(h), 'hex'))];
   while (level.length > 1) {
     const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(dsha(Buffer.concat([level[i]!, level[i + 1] ?? level[i]!])));
+    for (let i = 0; i < level.length; i += 2) next.push(nodeSha256d(Buffer.concat([level[i]!, level[i + 1] ?? level[i]!])));
     level = next;
   }
-  return '6a24aa21a9ed' + dsha(Buffer.concat([level[0]!, Buffer.alloc(32)])).toString('hex');
+  return '6a24aa21a9ed' + nodeSha256d(Buffer.concat([level[0]!, Buffer.alloc(32)])).toString('hex');
 }
 
 function compactToTarget(bits: number): bigint {

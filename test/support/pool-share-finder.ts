@@ -1,11 +1,10 @@
 // Finds a valid share for a WorkSet by brute force with node:crypto, assembling the header by hand from the
 // rules in reference/stratum.md. Deliberately a second implementation: the scripted pool verifies with bitcoinjs.
-import { createHash } from 'node:crypto';
 import type { WorkSet } from '../../src/stratum/pool-manager.js';
 import type { Share } from '../../src/stratum/messages.js';
 import { shareTargetFor } from './pool-share-check.js';
+import { nodeSha256d } from './node-sha256d.js';
 
-const dsha = (b: Buffer) => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 
 function le32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -15,8 +14,8 @@ function le32(n: number): Buffer {
 
 export function headerFor(work: WorkSet, extranonce2: string, nonce: number, version: number): Buffer {
   const coinbase = Buffer.from(work.job.coinb1 + work.extranonce1 + extranonce2 + work.job.coinb2, 'hex');
-  let root = dsha(coinbase);
-  for (const b of work.job.merkleBranch) root = dsha(Buffer.concat([root, Buffer.from(b, 'hex')]));
+  let root = nodeSha256d(coinbase);
+  for (const b of work.job.merkleBranch) root = nodeSha256d(Buffer.concat([root, Buffer.from(b, 'hex')]));
   const prev = Buffer.from(work.job.prevHash, 'hex');
   for (let i = 0; i < 32; i += 4) prev.subarray(i, i + 4).reverse();
   return Buffer.concat([le32(version), prev, root, le32(work.job.ntime), le32(work.job.nbits), le32(nonce)]);
@@ -37,7 +36,7 @@ export function findShare(
   if (opts.versionBits !== undefined) version = ((version & ~work.versionMask) | (opts.versionBits & work.versionMask)) >>> 0;
   for (let i = 0; i < maxTries; i++) {
     const nonce = ((opts.startNonce ?? 0) + i) >>> 0;
-    const hash = dsha(headerFor(work, extranonce2, nonce, version));
+    const hash = nodeSha256d(headerFor(work, extranonce2, nonce, version));
     const value = BigInt('0x' + Buffer.from(hash).reverse().toString('hex'));
     const wanted = opts.above !== undefined ? value > opts.above && value <= target : value <= target;
     if (wanted) {

@@ -68,3 +68,8 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** The JSON log lines (pino, --log-format json) in a child's captured output, parsed. */
+export function jsonLines(text: string): Array<{ msg?: string; [k: string]: unknown }> {
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; [k: string]: unknown });
+}
