@@ -5,7 +5,8 @@
 //
 // Diagnostics (environment): SERVER_LOAD_CPU_PROF=<dir> (V8 CPU profile of the server), SERVER_LOAD_NODE_FLAGS=
 // '--trace-gc ...' (extra node flags for the server), SERVER_LOAD_TIMELINE=1 (the 100 ms windows with most answers
-// over 10 ms: tells GC pauses or a busy machine from steady queueing).
+// over 10 ms: tells GC pauses or a busy machine from steady queueing), SERVER_LOAD_ALLOC_PROF=<file> (sampling heap
+// profile of all the server allocates while measuring, garbage included).
 //
 // The server runs in a child process (its own core, its own RSS) behind an in-process upstream that hands out a
 // realistic job (12-level merkle branch) every 30 s. Session difficulty is pinned so low that every share is
@@ -101,12 +102,15 @@ async function runServer(): Promise<void> {
   const { port } = await server.listen();
   let cpuMark = process.cpuUsage();
   let timeMark = process.hrtime.bigint();
+  const allocProfile = process.env.SERVER_LOAD_ALLOC_PROF ? await allocationProfiler(process.env.SERVER_LOAD_ALLOC_PROF) : null;
   process.on('message', (msg: { cmd: string }) => {
     if (msg.cmd === 'mark') {
+      allocProfile?.start();
       cpuMark = process.cpuUsage();
       timeMark = process.hrtime.bigint();
       process.send!({ cmd: 'marked', accepted: server.stats.accepted, rejected: server.stats.rejected });
     } else if (msg.cmd === 'stats') {
+      allocProfile?.stop();
       const cpu = process.cpuUsage(cpuMark);
       const wallUs = Number(process.hrtime.bigint() - timeMark) / 1000;
       const mem = process.memoryUsage();
@@ -127,6 +131,34 @@ async function runServer(): Promise<void> {
   // If the load generator dies, do not linger.
   process.on('disconnect', () => process.exit(0));
   process.send!({ cmd: 'ready', port });
+}
+
+/**
+ * SERVER_LOAD_ALLOC_PROF=<file>: a sampling heap profile of everything the server allocates while measuring,
+ * garbage included (what the young-generation GC has to clean up), written as a .heapprofile (Chrome DevTools).
+ */
+async function allocationProfiler(file: string): Promise<{ start(): void; stop(): void }> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+  return {
+    start: () => {
+      void post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    },
+    stop: () => {
+      void post('HeapProfiler.stopSampling').then((r) => {
+        writeFileSync(file, JSON.stringify((r as { profile: unknown }).profile));
+        process.stderr.write(`allocation profile written to ${file}\n`);
+      });
+    },
+  };
 }
 
 // ---- load generator ----------------------------------------------------------------------------------------------
