@@ -229,6 +229,7 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
       extranonce2Size: slot.extranonce2Size,
       versionMask: 0x1fffe000,
       now: Date.now(),
+      keepBuilt: true,
       ...overrides,
     };
   }
@@ -238,9 +239,9 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
     const verdict = checkShare(ctx(new JobBook()), share);
     expect(verdict.ok).toBe(true);
     if (!verdict.ok) return;
-    expect(verdict.built.header.toString('hex')).toBe(BLOCK_881423.headerHex);
-    expect(hashToDisplayHex(verdict.built.hash)).toBe(BLOCK_881423.hashDisplay);
-    expect(Block.fromBuffer(verdict.built.header).getId()).toBe(BLOCK_881423.hashDisplay);
+    expect(verdict.built!.header.toString('hex')).toBe(BLOCK_881423.headerHex);
+    expect(hashToDisplayHex(verdict.built!.hash)).toBe(BLOCK_881423.hashDisplay);
+    expect(Block.fromBuffer(verdict.built!.header).getId()).toBe(BLOCK_881423.hashDisplay);
     expect(verdict.meetsUpstream).toBe(true);
     // Same bytes as src/bitcoin's reference builder with the upstream's own extranonces.
     const ref = buildJobHeader(
@@ -248,28 +249,49 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
       { extranonce1: '04830cee', extranonce2: slot.prefix + share.extranonce2, extranonce2Size: 4 },
       { version: BLOCK_881423.version, nonce: BLOCK_881423.nonce },
     );
-    expect(ref.header.equals(verdict.built.header)).toBe(true);
+    expect(ref.header.equals(verdict.built!.header)).toBe(true);
   });
 
   it('a cached coinbase/merkle root gives the same headers as a full rebuild', () => {
     const cache = new CoinbaseRootCache(2);
     const book = new JobBook();
     const first = checkShare(ctx(book, { rootCache: cache }), share);
-    expect(first.ok && first.built.header.toString('hex')).toBe(BLOCK_881423.headerHex);
+    expect(first.ok && first.built!.header.toString('hex')).toBe(BLOCK_881423.headerHex);
     // Same extranonce2, other nonces: served from the cache, checked against a full rebuild without it.
     for (const nonce of ['00000001', 'ff05fb03', '12345678']) {
       const cached = checkShare(ctx(book, { rootCache: cache, difficulty: 2 ** -40 }), { ...share, nonce });
       const full = checkShare(ctx(new JobBook(), { difficulty: 2 ** -40 }), { ...share, nonce });
       expect(cached.ok && full.ok).toBe(true);
       if (cached.ok && full.ok) {
-        expect(cached.built.header.equals(full.built.header)).toBe(true);
-        expect(cached.built.hash.equals(full.built.hash)).toBe(true);
-        expect(cached.built.coinbase.equals(full.built.coinbase)).toBe(true);
+        expect(cached.built!.header.equals(full.built!.header)).toBe(true);
+        expect(cached.built!.hash.equals(full.built!.hash)).toBe(true);
+        expect(cached.built!.coinbase.equals(full.built!.coinbase)).toBe(true);
       }
     }
     // Another extranonce2 is not confused with the cached one.
     const other = checkShare(ctx(book, { rootCache: cache, difficulty: 2 ** -40 }), { ...share, extranonce2: '0cf1ae' });
-    expect(other.ok && other.built.header.subarray(36, 68).equals(Buffer.from(BLOCK_881423.headerHex, 'hex').subarray(36, 68))).toBe(false);
+    expect(other.ok && other.built!.header.subarray(36, 68).equals(Buffer.from(BLOCK_881423.headerHex, 'hex').subarray(36, 68))).toBe(false);
+  });
+
+  it('copies coinbase/header/hash into the verdict only for forwarded shares (or when asked), never aliasing scratch', () => {
+    const book = new JobBook();
+    // The real block meets the upstream target: forwarded, so built even without keepBuilt.
+    const forwarded = checkShare(ctx(book, { keepBuilt: false }), share);
+    expect(forwarded.ok && forwarded.meetsUpstream && forwarded.built?.header.toString('hex')).toBe(BLOCK_881423.headerHex);
+    // Other nonces at a tiny difficulty: accepted, not forwarded, nothing built.
+    const plain = checkShare(ctx(book, { keepBuilt: false, difficulty: 2 ** -40 }), { ...share, nonce: '00000001' });
+    expect(plain.ok && !plain.meetsUpstream && plain.built).toBe(null);
+    // Verdicts kept across later checks keep their own bytes.
+    const a = checkShare(ctx(book, { difficulty: 2 ** -40 }), { ...share, nonce: '00000002' });
+    const aHeader = a.ok ? Buffer.from(a.built!.header) : null;
+    const b = checkShare(ctx(book, { difficulty: 2 ** -40 }), { ...share, nonce: '00000003', extranonce2: '0cf1ae' });
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) {
+      expect(a.built!.header.equals(aHeader!)).toBe(true);
+      expect(a.built!.header.equals(b.built!.header)).toBe(false);
+      expect(a.built!.coinbase.equals(b.built!.coinbase)).toBe(false);
+      expect(Buffer.from(Block.fromBuffer(a.built!.header).getHash()).equals(a.built!.hash)).toBe(true);
+    }
   });
 
   it('gives each failure its reason', () => {

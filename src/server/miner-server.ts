@@ -336,6 +336,8 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
 
   private forward(session: Session, share: Share, verdict: Extract<ShareVerdict, { ok: true }>): void {
     const slot = session.slot!;
+    const built = verdict.built;
+    if (!built) throw new Error('internal: a share meeting the upstream target has no built header'); // checkShare keeps it
     const announcedJob = verdict.job;
     this.stats.forwarded++;
     this.stats.pendingUpstream++;
@@ -348,8 +350,8 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
         ntime: share.ntime,
         nonce: share.nonce,
         ...(share.versionBits !== undefined ? { versionBits: share.versionBits } : {}),
-        header: verdict.built.header,
-        coinbase: verdict.built.coinbase,
+        header: built.header,
+        coinbase: built.coinbase,
         worker,
       })
       .then(
@@ -365,7 +367,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
           if (outcome.block) {
             this.stats.blocksFound++;
             this.metrics.blocks.inc();
-            this.log.info({ worker, hash: Buffer.from(verdict.built.hash).reverse().toString('hex') }, 'block found');
+            this.log.info({ worker, hash: Buffer.from(built.hash).reverse().toString('hex') }, 'block found');
           }
           this.emit('forwarded', { worker, accepted: outcome.accepted, reason: outcome.reason, block: outcome.block });
         },

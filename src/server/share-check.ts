@@ -42,7 +42,11 @@ export interface ShareRejection {
 export interface ShareAcceptance {
   ok: true;
   job: ServerJob;
-  built: BuiltShare;
+  /**
+   * Coinbase, header and hash (own copies) when the share is forwarded (meetsUpstream) or the context asked for
+   * them (keepBuilt); null otherwise, so an ordinary share allocates no buffers.
+   */
+  built: BuiltShare | null;
   /** The difficulty the share was credited at (the session's for that job). */
   difficulty: number;
   /** Meets the upstream target: forward it. */
@@ -70,6 +74,8 @@ export interface ShareCheckContext {
    * many nonces (one per thread), so most shares then cost only the header hash.
    */
   rootCache?: CoinbaseRootCache;
+  /** Also return coinbase/header/hash for shares that are not forwarded (tests, diagnostics). */
+  keepBuilt?: boolean;
 }
 
 /**
@@ -89,14 +95,25 @@ export class CoinbaseRootCache {
 
   /** Offers a freshly built result; returns whether it was kept. */
   set(key: string, value: CoinbaseRoot): boolean {
+    if (!this.wants(key)) return false;
+    this.store(key, value);
+    return true;
+  }
+
+  /** Records a miss of `key`; true when it is the second in a row, i.e. the result should be stored. */
+  wants(key: string): boolean {
     if (this.lastMiss !== key) {
       this.lastMiss = key;
       return false;
     }
     this.lastMiss = undefined;
+    return true;
+  }
+
+  /** Stores a result (after wants() said so); `value`'s buffers must not be reused by the caller. */
+  store(key: string, value: CoinbaseRoot): void {
     this.entries.set(key, value);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    return true;
   }
 
   get size(): number {
@@ -141,27 +158,40 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
     }
     version = ((version & ~ctx.versionMask) | (bits & ctx.versionMask)) >>> 0;
   }
-  const cacheKey = `${job.id}:${share.extranonce2}`;
-  let cr = ctx.rootCache?.get(cacheKey);
-  if (!cr) {
-    cr = job.template.coinbaseRoot(ctx.extranonce1, Buffer.from(share.extranonce2, 'hex'));
-    ctx.rootCache?.set(cacheKey, cr);
+  const cache = ctx.rootCache;
+  const cacheKey = cache ? `${job.id}:${share.extranonce2}` : '';
+  const cached = cache?.get(cacheKey);
+  let coinbase: Buffer;
+  let merkleRoot: Buffer;
+  if (cached) {
+    ({ coinbase, merkleRoot } = cached);
+  } else {
+    coinbase = job.template.coinbaseRootInto(ctx.extranonce1, share.extranonce2, rootScratch);
+    merkleRoot = rootScratch;
+    if (cache?.wants(cacheKey)) cache.store(cacheKey, { coinbase: Buffer.from(coinbase), merkleRoot: Buffer.from(rootScratch) });
   }
-  const built: BuiltShare = {
-    coinbase: cr.coinbase,
-    ...job.template.header(cr.merkleRoot, ntime, parseInt(share.nonce, 16) >>> 0, version),
-  };
-  if (!leHashMeetsTarget(built.hash, shareTargetLe(ctx.difficulty))) {
+  job.template.headerInto(merkleRoot, ntime, parseInt(share.nonce, 16) >>> 0, version, headerScratch, hashScratch);
+  if (!leHashMeetsTarget(hashScratch, shareTargetLe(ctx.difficulty))) {
     return reject('low-difficulty', `Low difficulty share (session difficulty ${ctx.difficulty})`);
   }
   // Same header = same work: the hash is the duplicate key (it covers extranonce1/2, ntime, nonce and version).
-  if (!job.seen.add(built.hash)) return reject('duplicate', 'Duplicate share');
+  if (!job.seen.add(hashScratch)) return reject('duplicate', 'Duplicate share');
+  const meetsUpstream = leHashMeetsTarget(hashScratch, job.upstreamTargetLe);
   return {
     ok: true,
     job,
-    built,
+    built:
+      meetsUpstream || ctx.keepBuilt
+        ? { coinbase: Buffer.from(coinbase), header: Buffer.from(headerScratch), hash: Buffer.from(hashScratch) }
+        : null,
     difficulty: ctx.difficulty,
-    meetsUpstream: leHashMeetsTarget(built.hash, job.upstreamTargetLe),
+    meetsUpstream,
     version,
   };
 }
+
+// The share being checked (the server checks one at a time): its merkle root, header and hash. Copied into the
+// verdict only when someone needs them (see ShareAcceptance.built).
+const rootScratch = Buffer.alloc(32);
+const headerScratch = Buffer.alloc(80);
+const hashScratch = Buffer.alloc(32);
