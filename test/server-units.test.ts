@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Block } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
+import { Histogram, Registry, type Metric } from 'prom-client';
 import { hashToDisplayHex } from '../src/bitcoin/hash.js';
 import { buildJobHeader } from '../src/bitcoin/job.js';
 import { difficultyToTarget, nbitsToTarget } from '../src/bitcoin/target.js';
@@ -9,6 +10,7 @@ import { ShareHashrate } from '../src/server/share-hashrate.js';
 import { leHashMeetsTarget, targetToLeBytes } from '../src/server/difficulty.js';
 import { ExtranonceExhaustedError, ExtranoncePrefixAllocator, prefixSizeFor } from '../src/server/extranonce.js';
 import { JobBook } from '../src/server/job-book.js';
+import { FastHistogram } from '../src/server/metrics.js';
 import { CoinbaseRootCache, checkShare, type ShareCheckContext } from '../src/server/share-check.js';
 import { sha256dInto } from '../src/server/share-hash.js';
 import { ShareHashSet } from '../src/server/share-set.js';
@@ -314,5 +316,28 @@ describe('share check on the real block 881,423 (proxied: upstream extranonce1 0
     const c = ctx(stale);
     stale.markSpaceStale('pool-0');
     expect(checkShare(c, share)).toMatchObject({ reason: 'stale' });
+  });
+});
+
+describe('FastHistogram', () => {
+  it("exposes exactly what prom-client's Histogram exposes for the same observations", async () => {
+    const buckets = [0.001, 0.005, 0.01];
+    const fast = new FastHistogram('x_seconds', 'help text', buckets);
+    const fastRegistry = new Registry();
+    fastRegistry.registerMetric(fast as unknown as Metric);
+    const refRegistry = new Registry();
+    const ref = new Histogram({ name: 'x_seconds', help: 'help text', buckets, registers: [refRegistry] });
+    for (const v of [0.0005, 0.001, 0.003, 0.007, 0.02, 0.0001, 5]) {
+      fast.observe(v);
+      ref.observe(v);
+    }
+    expect(await fastRegistry.metrics()).toBe(await refRegistry.metrics());
+    expect(await fastRegistry.metrics()).toContain('x_seconds_bucket{le="0.005"} 4');
+    fastRegistry.resetMetrics();
+    expect(await fastRegistry.metrics()).toContain('x_seconds_bucket{le="+Inf"} 0\nx_seconds_sum 0\nx_seconds_count 0');
+  });
+
+  it('refuses buckets that do not increase', () => {
+    expect(() => new FastHistogram('y', 'h', [0.1, 0.1])).toThrow(/increase/);
   });
 });
