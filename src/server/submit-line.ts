@@ -68,6 +68,22 @@ class Cursor {
     return s.slice(start, p);
   }
 
+  /** Consumes `text` exactly (after optional whitespace), without copying anything out of the line. */
+  literal(text: string): boolean {
+    this.skipWs();
+    if (!this.s.startsWith(text, this.pos)) return false;
+    this.pos += text.length;
+    return true;
+  }
+
+  /** One of the keys "id", "method", "params" (as written, no escapes); null for any other. */
+  knownKey(): 'id' | 'method' | 'params' | null {
+    if (this.literal('"id"')) return 'id';
+    if (this.literal('"method"')) return 'method';
+    if (this.literal('"params"')) return 'params';
+    return null;
+  }
+
   /** A non-negative integer without leading zeros, fraction or exponent, or -1. */
   smallInteger(): number {
     this.skipWs();
@@ -95,7 +111,7 @@ export function parseSubmitLine(line: string): SubmitLine | null {
   let params: string[] | undefined;
   for (let key = 0; key < 3; key++) {
     if (key > 0 && !cur.take(COMMA)) return null;
-    const name = cur.plainString();
+    const name = cur.knownKey();
     if (name === null || !cur.take(COLON)) return null;
     if (name === 'id' && id === undefined) {
       cur.skipWs();
@@ -109,8 +125,8 @@ export function parseSubmitLine(line: string): SubmitLine | null {
         id = n;
       }
     } else if (name === 'method' && method === undefined) {
-      method = cur.plainString() ?? undefined;
-      if (method !== 'mining.submit') return null;
+      if (!cur.literal('"mining.submit"')) return null;
+      method = 'mining.submit';
     } else if (name === 'params' && params === undefined) {
       params = plainStringArray(cur) ?? undefined;
       if (params === undefined) return null;
@@ -125,16 +141,21 @@ export function parseSubmitLine(line: string): SubmitLine | null {
   return { id: id!, params: params! };
 }
 
+/** Collects the strings of the array being parsed; the result is an exact-size copy (no growth slack). */
+const collected: string[] = [];
+
 function plainStringArray(cur: Cursor): string[] | null {
   if (!cur.take(OPEN_BRACKET)) return null;
-  const out: string[] = [];
+  let n = 0;
   for (;;) {
     const s = cur.plainString();
-    if (s === null) return null;
-    out.push(s);
-    if (out.length > MAX_PARAMS) return null;
+    if (s === null || n === MAX_PARAMS) return null;
+    collected[n++] = s;
     if (cur.take(CLOSE_BRACKET)) break;
     if (!cur.take(COMMA)) return null;
   }
-  return out.length >= MIN_PARAMS ? out : null;
+  if (n < MIN_PARAMS) return null;
+  const out = collected.slice(0, n);
+  collected.fill('', 0, n); // do not keep the line's strings alive
+  return out;
 }
