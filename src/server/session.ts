@@ -8,7 +8,15 @@ import { formatMask, parseDifficulty, parseSubmitParams, type Share } from '../s
 import { parseSubmitLine } from './submit-line.js';
 import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
-import { CoinbaseRootCache, REJECT_CODES, checkShare, reject, type ShareRejectReason, type ShareVerdict } from './share-check.js';
+import {
+  CoinbaseRootCache,
+  REJECT_CODES,
+  checkShare,
+  reject,
+  type ShareCheckContext,
+  type ShareRejectReason,
+  type ShareVerdict,
+} from './share-check.js';
 import { Vardiff, type VardiffOptions } from './vardiff.js';
 
 /** The part of the server a session needs. */
@@ -76,6 +84,16 @@ export class Session {
   private readonly announced = new Map<string, AnnouncedJob>();
   /** Keyed by server job id + extranonce2; valid only for the current extranonce1 (cleared on re-assign). */
   private readonly rootCache = new CoinbaseRootCache();
+  private readonly checkContext: ShareCheckContext = {
+    job: undefined,
+    jobKnown: false,
+    difficulty: 1,
+    extranonce1: Buffer.alloc(0),
+    extranonce2Size: 0,
+    versionMask: 0,
+    now: 0,
+    rootCache: this.rootCache,
+  };
   private aliasCounter = 0;
   private tokens: number;
   private lastRefill = Date.now();
@@ -421,19 +439,17 @@ export class Session {
     } else {
       this.consecutiveRateLimited = 0;
       const announced = this.announced.get(share.jobId);
-      verdict = checkShare(
-        {
-          job: announced?.job,
-          jobKnown: announced ? this.host.jobKnown(announced.job) : false,
-          difficulty: announced?.difficulty ?? this.difficulty,
-          extranonce1: this.extranonce1Bytes,
-          extranonce2Size: this.slot.extranonce2Size,
-          versionMask: this.versionMask,
-          now,
-          rootCache: this.rootCache,
-        },
-        share,
-      );
+      // One context object per session, refilled per share (checkShare keeps no reference to it).
+      const ctx = this.checkContext;
+      ctx.job = announced?.job;
+      ctx.jobKnown = announced ? this.host.jobKnown(announced.job) : false;
+      ctx.difficulty = announced?.difficulty ?? this.difficulty;
+      ctx.extranonce1 = this.extranonce1Bytes;
+      ctx.extranonce2Size = this.slot.extranonce2Size;
+      ctx.versionMask = this.versionMask;
+      ctx.now = now;
+      verdict = checkShare(ctx, share);
+      ctx.job = undefined;
     }
     this.finishSubmit(id, share, verdict, startedAt);
   }

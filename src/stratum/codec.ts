@@ -62,14 +62,15 @@ export class LineSplitter {
       if (nl === -1) break;
       const partLength = nl - start;
       if (this.pendingLength + partLength > this.maxLineLength) return this.fail(lines, this.pendingLength + partLength);
-      let line: Buffer = chunk.subarray(start, nl);
+      let text: string;
       if (this.pending.length > 0) {
-        this.pending.push(line);
-        line = Buffer.concat(this.pending, this.pendingLength + partLength);
+        this.pending.push(chunk.subarray(start, nl));
+        text = Buffer.concat(this.pending, this.pendingLength + partLength).toString('utf8');
         this.pending = [];
         this.pendingLength = 0;
+      } else {
+        text = chunk.toString('utf8', start, nl); // no subarray object for the common whole-line case
       }
-      let text = line.toString('utf8');
       if (text.charCodeAt(text.length - 1) === 0x0d) text = text.slice(0, -1);
       // A line that starts with a visible ASCII character is not blank: skip trim() (a copy) on the hot path.
       const first = text.charCodeAt(0);
