@@ -1,9 +1,8 @@
 // A deliberately simple Stratum miner for the miner-server tests: raw socket, its own line parsing, its own header
 // assembly (from reference/stratum.md, independent of src/) and node:crypto brute force at low difficulty.
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { nodeSha256d as dsha } from './node-sha256d.js';
 
-const dsha = (b: Buffer) => createHash('sha256').update(createHash('sha256').update(b).digest()).digest();
 const DIFF1 = 0xffffn << 208n;
 
 export function targetFor(difficulty: number): bigint {
