@@ -2,9 +2,7 @@
 // connection. The upstream scripted pool verifies every forwarded share with bitcoinjs-lib.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Miner } from '../src/miner/miner.js';
-import { MinerServer } from '../src/server/miner-server.js';
-import { StratumUpstream } from '../src/upstream/stratum.js';
-import { ScriptedPool } from './support/scripted-pool.js';
+import { startProxyRig } from './support/proxy-rig.js';
 import { waitUntil } from './support/wait-until.js';
 
 const POOL_DIFF = 2 ** -14;
@@ -16,30 +14,15 @@ afterEach(async () => {
 });
 
 async function rig() {
-  const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: POOL_DIFF });
-  await pool.start();
-  closers.push(() => pool.stop());
-  const upstream = new StratumUpstream({
-    pools: [{ url: pool.url, user: 'proxy.worker', password: 'pool-secret' }],
-    maxConnections: 1,
-    manager: { backoff: { initialMs: 30, maxMs: 100 }, fallbackTimeMs: 0 },
+  const proxy = await startProxyRig({
+    minerDifficulty: MINER_DIFF,
+    pool: { difficulty: POOL_DIFF },
+    poolPassword: 'pool-secret',
+    upstream: { maxConnections: 1, manager: { backoff: { initialMs: 30, maxMs: 100 }, fallbackTimeMs: 0 } },
+    server: { minerPassword: 'letmein', submitRatePerSecond: 100_000 },
   });
-  const server = new MinerServer({
-    upstream,
-    host: '127.0.0.1',
-    port: 0,
-    minerPassword: 'letmein',
-    submitRatePerSecond: 100_000,
-    initialDifficulty: MINER_DIFF,
-    vardiff: { minDifficulty: MINER_DIFF, maxDifficulty: MINER_DIFF, targetSeconds: 10 },
-  });
-  await upstream.start();
-  const { port } = await server.listen();
-  closers.push(async () => {
-    await server.close(200);
-    await upstream.stop(200);
-  });
-  return { pool, server, url: `stratum+tcp://127.0.0.1:${port}` };
+  closers.push(() => proxy.close());
+  return { pool: proxy.pools[0]!, server: proxy.server, url: proxy.url };
 }
 
 async function miner(url: string, worker: string): Promise<Miner> {

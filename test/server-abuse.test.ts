@@ -1,9 +1,8 @@
 // Bad input of every kind against a live miner server: it must stay up and keep serving the well-behaved miner.
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
-import { StratumUpstream } from '../src/upstream/stratum.js';
-import { ScriptedPool } from './support/scripted-pool.js';
+import type { MinerServerOptions } from '../src/server/miner-server.js';
+import { startProxyRig } from './support/proxy-rig.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
@@ -16,24 +15,14 @@ afterEach(async () => {
 });
 
 async function setup(server: Partial<MinerServerOptions> = {}) {
-  const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -20 });
-  await pool.start();
-  const upstream = new StratumUpstream({ pools: [{ url: pool.url, user: 'proxy' }], manager: { backoff: { initialMs: 30, maxMs: 100 } } });
-  const s = new MinerServer({
-    upstream,
-    host: '127.0.0.1',
-    port: 0,
-    initialDifficulty: MINER_DIFF,
-    vardiff: { minDifficulty: MINER_DIFF, maxDifficulty: MINER_DIFF, targetSeconds: 10 },
-    ...server,
+  const proxy = await startProxyRig({
+    minerDifficulty: MINER_DIFF,
+    pool: { difficulty: 2 ** -20 },
+    upstream: { manager: { backoff: { initialMs: 30, maxMs: 100 } } },
+    server,
   });
-  await upstream.start();
-  const { port } = await s.listen();
-  cleanup.push(async () => {
-    await s.close(100);
-    await upstream.stop(100);
-    await pool.stop();
-  });
+  cleanup.push(() => proxy.close(100));
+  const { pools: [pool], server: s, port } = proxy;
   const good = await TestMiner.connect(port);
   cleanup.push(async () => good.close());
   await good.handshake();
@@ -145,17 +134,9 @@ describe('miner server under bad input', () => {
   });
 
   it('refuses subscribe clearly when the upstream extranonce2 is too small to share', async () => {
-    const pool = new ScriptedPool({ extranonce2Size: 3 });
-    await pool.start();
-    const upstream = new StratumUpstream({ pools: [{ url: pool.url, user: 'proxy' }] });
-    const s = new MinerServer({ upstream, host: '127.0.0.1', port: 0 });
-    await upstream.start();
-    const { port } = await s.listen();
-    cleanup.push(async () => {
-      await s.close(100);
-      await upstream.stop(100);
-      await pool.stop();
-    });
+    // Server defaults apart from the pinned difficulty: the point is the upstream's 3-byte extranonce2.
+    const { upstream, port, close } = await startProxyRig({ minerDifficulty: MINER_DIFF, pool: { extranonce2Size: 3 } });
+    cleanup.push(() => close(100));
     await waitUntil(() => upstream.spaces().length === 1, 'upstream space');
     const m = await TestMiner.connect(port);
     cleanup.push(async () => m.close());

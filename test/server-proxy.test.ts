@@ -1,21 +1,17 @@
 // Proxy end to end on loopback: scripted pool (verifies shares with bitcoinjs-lib) <- StratumUpstream <- MinerServer
 // <- three in-test miners brute-forcing low-difficulty shares with node:crypto.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
+import type { MinerServerOptions } from '../src/server/miner-server.js';
 import { StatusHttpServer } from '../src/server/http.js';
-import { StratumUpstream } from '../src/upstream/stratum.js';
-import { ScriptedPool, type ScriptedPoolOptions } from './support/scripted-pool.js';
+import { startProxyRig, type ProxyRig } from './support/proxy-rig.js';
+import type { ScriptedPoolOptions } from './support/scripted-pool.js';
 import { TestMiner, targetFor } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
 const POOL_DIFF = 2 ** -20; // about 1 hash in 4096 meets the pool's target
 const MINER_DIFF = 2 ** -26; // about 1 in 64 meets the session's
 
-interface Rig {
-  pools: ScriptedPool[];
-  upstream: StratumUpstream;
-  server: MinerServer;
-  port: number;
+interface Rig extends ProxyRig {
   miners: TestMiner[];
 }
 
@@ -26,35 +22,25 @@ afterEach(async () => {
   for (const c of extraClosers.splice(0)) await c();
   if (!rig) return;
   for (const m of rig.miners) m.close();
-  await rig.server.close(200);
-  await rig.upstream.stop(200);
-  for (const p of rig.pools) await p.stop();
+  await rig.close();
   rig = undefined;
 });
 
 async function setup(
   opts: { pool?: ScriptedPoolOptions; pools?: number; server?: Partial<MinerServerOptions>; upstreamConnections?: number } = {},
 ): Promise<Rig> {
-  const pools = Array.from({ length: opts.pools ?? 1 }, () => new ScriptedPool({ extranonce2Size: 8, difficulty: POOL_DIFF, ...opts.pool }));
-  for (const p of pools) await p.start();
-  const upstream = new StratumUpstream({
-    pools: pools.map((p) => ({ url: p.url, user: 'proxy.worker', password: 'pool-secret' })),
-    maxConnections: opts.upstreamConnections ?? 1,
-    manager: { backoff: { initialMs: 30, maxMs: 100 }, failoverAfterFailures: 1, fallbackTimeMs: 0 },
+  const proxy = await startProxyRig({
+    minerDifficulty: MINER_DIFF,
+    pool: { difficulty: POOL_DIFF, ...opts.pool },
+    pools: opts.pools,
+    poolPassword: 'pool-secret',
+    upstream: {
+      maxConnections: opts.upstreamConnections ?? 1,
+      manager: { backoff: { initialMs: 30, maxMs: 100 }, failoverAfterFailures: 1, fallbackTimeMs: 0 },
+    },
+    server: { minerPassword: 'letmein', submitRatePerSecond: 100_000, ...opts.server },
   });
-  const server = new MinerServer({
-    upstream,
-    host: '127.0.0.1',
-    port: 0,
-    minerPassword: 'letmein',
-    submitRatePerSecond: 100_000,
-    initialDifficulty: MINER_DIFF,
-    vardiff: { minDifficulty: MINER_DIFF, maxDifficulty: MINER_DIFF, targetSeconds: 10 },
-    ...opts.server,
-  });
-  await upstream.start();
-  const { port } = await server.listen();
-  rig = { pools, upstream, server, port, miners: [] };
+  rig = { ...proxy, miners: [] };
   return rig;
 }
 

@@ -1,13 +1,11 @@
 // The mining.submit fast path must never disagree with the generic parser: whatever it accepts, JSON.parse reads
 // the same way; whatever is unusual goes back (null) to the generic path, which gives the proper error.
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer } from '../src/server/miner-server.js';
 import { parseSubmitLine } from '../src/server/submit-line.js';
 import { Duplex, PassThrough } from 'node:stream';
 import { JsonRpcConnection, parseRpcLine, type RpcRequest } from '../src/stratum/codec.js';
 import type { StratumProtocolError } from '../src/stratum/errors.js';
-import { StratumUpstream } from '../src/upstream/stratum.js';
-import { ScriptedPool } from './support/scripted-pool.js';
+import { startProxyRig } from './support/proxy-rig.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
@@ -213,23 +211,8 @@ describe('miner server answers submits the same through the fast and the generic
 
   it('accepts odd but valid shapes, rejects wrong types with 20 and duplicates with 22', async () => {
     const diff = 2 ** -26;
-    const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -20 });
-    await pool.start();
-    const upstream = new StratumUpstream({ pools: [{ url: pool.url, user: 'proxy' }] });
-    const server = new MinerServer({
-      upstream,
-      host: '127.0.0.1',
-      port: 0,
-      initialDifficulty: diff,
-      vardiff: { minDifficulty: diff, maxDifficulty: diff, targetSeconds: 10 },
-    });
-    await upstream.start();
-    const { port } = await server.listen();
-    cleanup.push(async () => {
-      await server.close(100);
-      await upstream.stop(100);
-      await pool.stop();
-    });
+    const { server, port, close } = await startProxyRig({ minerDifficulty: diff, pool: { difficulty: 2 ** -20 } });
+    cleanup.push(() => close(100));
     const miner = await TestMiner.connect(port);
     cleanup.push(async () => miner.close());
     await miner.handshake('worker');
