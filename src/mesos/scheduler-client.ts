@@ -537,7 +537,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
     this.request = undefined;
     req?.destroy();
     this.heartbeatSeconds = DEFAULT_HEARTBEAT_SECONDS;
-    const delay = this.nextDelay();
+    const delay = this.retry.next();
     this.log.warn({ reason, wasSubscribed, retryInMs: delay }, 'Mesos subscription lost; resubscribing');
     this.safeEmit('disconnected', reason);
     if (this.stopped) return; // a listener may have stopped us
@@ -545,10 +545,6 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
       this.reconnectTimer = undefined;
       this.connect();
     }, delay);
-  }
-
-  private nextDelay(): number {
-    return this.retry.next();
   }
 
   private agentFor(url: URL): http.Agent {
