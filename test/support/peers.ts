@@ -70,7 +70,11 @@ export class Peers {
       taken.add(port);
       ports[name] = String(port);
     }
-    return new Peers(runDir, ports, extra);
+    // The agent offers its own port range, so tasks of two run dirs' agents never bind the same port (the
+    // default range, 31000-31999, would be shared); it stays below Linux's ephemeral range (32768+).
+    const base = 20_000 + 500 * Math.floor(Math.random() * 24);
+    const resources = `cpus:2;mem:4096;ports:[${base}-${base + 499}]`;
+    return new Peers(runDir, ports, { PEERS_MESOS_AGENT_RESOURCES: resources, ...extra });
   }
 
   /** Runs the control script; resolves with its stdout, rejects with its output on failure. */
