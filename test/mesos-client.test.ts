@@ -169,7 +169,7 @@ describe('SchedulerClient calls against the fake master', () => {
     const declinedAt = Date.now();
     await client.decline([first[0]!.id], { refuse_seconds: 0.4 });
     await client.decline([first[1]!.id], { refuse_seconds: 3600 });
-    const again = await waitUntil(() => offersSeen.flat().slice(2).find((o) => o.agent_id.value === first[0]!.agent_id.value), 're-offer', 3000);
+    const again = await waitUntil(() => offersSeen.flat().slice(2).find((o) => o.agent_id.value === first[0]!.agent_id.value), 're-offer');
     expect(Date.now() - declinedAt).toBeGreaterThanOrEqual(380);
     expect(offersSeen.flat().slice(2).some((o) => o.agent_id.value === first[1]!.agent_id.value)).toBe(false);
     await client.suppress(['mining']);

@@ -173,6 +173,34 @@ describe('fake master task life cycle through the client', () => {
     expect(updates.find((u) => u.task_id.value === 'dropped')!.state).toBe('TASK_UNKNOWN');
   });
 
+  it('filters like the hierarchical allocator: what an ACCEPT left and what a DECLINE refused, until more is free or REVIVE', async () => {
+    const { master, client, offers } = await setup();
+    const [a, b] = [offers.find((o) => o.agent_id.value === 'agent-0')!, offers.find((o) => o.agent_id.value === 'agent-1')!];
+    const offeredFor = (agent: string) => [...master.offers.values()].filter((o) => o.agentId === agent).length;
+    const untilIn = (agent: string) => Math.max(...master.framework!.filters.get(agent)!.map((f) => f.until)) - Date.now();
+    await client.launch([a.id], [task(a, 'busy')], { refuse_seconds: 3600 });
+    await client.decline([b.id]);
+    await waitUntil(() => master.task('busy')?.state === 'TASK_RUNNING' && master.framework!.filters.size === 2, 'task running, both agents filtered');
+    expect(untilIn('agent-0')).toBeGreaterThan(3500_000); // the rest of the accepted offer, for refuse_seconds
+    expect(untilIn('agent-1')).toBeGreaterThan(3000); // no filter given: Mesos' default of 5 s
+    expect(untilIn('agent-1')).toBeLessThanOrEqual(5000);
+    master.allocateNow();
+    expect(master.offers.size).toBe(0);
+    // The task ends: agent-0 now has more free than was refused there, so it is offered; agent-1 is still filtered.
+    master.failTask('busy');
+    await waitUntil(() => master.task('busy')?.state === 'TASK_FAILED', 'busy failed');
+    master.allocateNow();
+    expect([offeredFor('agent-0'), offeredFor('agent-1')]).toEqual([1, 0]);
+    // REVIVE clears the filters and allocates at once, without waiting for the allocation interval.
+    await client.revive();
+    await waitUntil(() => offeredFor('agent-1') === 1, 'agent-1 offered after REVIVE');
+    expect(master.framework!.filters.size).toBe(0);
+    // refuse_seconds 0 sets no filter at all.
+    await client.decline([[...master.offers.values()].find((o) => o.agentId === 'agent-1')!.offer.id], { refuse_seconds: 0 });
+    master.allocateNow();
+    expect(offeredFor('agent-1')).toBe(1);
+  });
+
   it('delivers every event type to its client event', async () => {
     const { master, client } = await setup();
     const got: string[] = [];

@@ -3,6 +3,11 @@
 // SUBSCRIBE stream with Mesos-Stream-Id, 202 for calls, heartbeats, offers from fake agents, task
 // launches with status updates, acknowledgements, reconciliation, kills, filters, suppress/revive,
 // failover by framework id, leader redirects, HTTP basic auth — plus controls to inject failures.
+// Offers follow Mesos' hierarchical allocator: one allocation per --allocation_interval (1 s), and at once on
+// SUBSCRIBE, REVIVE and an agent coming back; the resources an ACCEPT leaves unused and a declined offer are
+// filtered for max(refuse_seconds, allocation interval) (5 s when the call gives no filter) for that framework
+// and agent, and only while what the agent has free is no more than what was refused (a task ending frees more,
+// and that is offered); a closed subscription or REVIVE clears the filters; SUPPRESS stops offers until REVIVE.
 import http from 'node:http';
 import https from 'node:https';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -41,7 +46,7 @@ export interface FakeMasterOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Pack all records produced in one tick into one HTTP chunk. */
   packRecords?: boolean;
-  /** How often unused resources are (re)offered, ms (default 20). */
+  /** Allocation period, ms: how often unused resources are (re)offered (default 1000, Mesos' --allocation_interval). */
   allocationIntervalMs?: number;
   /** Re-send unacknowledged agent status updates after this many ms (default: off). */
   resendUnacknowledgedMs?: number;
@@ -87,6 +92,12 @@ export interface FakeTask {
   statuses: TaskStatus[];
 }
 
+/** Resources a framework refused on one agent: not offered again while the agent has no more than these free. */
+interface OfferFilter { refused: Pool; until: number }
+
+/** Mesos' allocation interval (--allocation_interval default). */
+const ALLOCATION_INTERVAL_MS = 1000;
+
 interface FakeOffer {
   offer: Offer;
   frameworkId: string;
@@ -101,8 +112,8 @@ interface FrameworkState {
   response?: http.ServerResponse;
   heartbeat?: NodeJS.Timeout;
   suppressed: boolean;
-  /** agentId -> time (ms) before which that agent's resources are not re-offered. */
-  filters: Map<string, number>;
+  /** agentId -> resources refused on that agent (DECLINE, or what an ACCEPT left unused), each until a time (ms). */
+  filters: Map<string, OfferFilter[]>;
   /** hex uuid -> status awaiting acknowledgement. */
   unacknowledged: Map<string, { status: TaskStatus; sentAt: number }>;
   pending: Buffer[];
@@ -135,6 +146,7 @@ export class FakeMaster {
   private readonly sockets = new Set<Socket>();
   private readonly opts: FakeMasterOptions;
   private readonly role: string;
+  private readonly allocationIntervalMs: number;
   private heartbeatSeconds: number;
   private allocationTimer?: NodeJS.Timeout;
   private resendTimer?: NodeJS.Timeout;
@@ -147,6 +159,7 @@ export class FakeMaster {
   private constructor(opts: FakeMasterOptions) {
     this.opts = opts;
     this.role = opts.role ?? '*';
+    this.allocationIntervalMs = opts.allocationIntervalMs ?? ALLOCATION_INTERVAL_MS;
     this.heartbeatSeconds = opts.heartbeatIntervalSeconds ?? 15;
     this.redirectTo = opts.redirectTo;
     const specs: FakeAgentSpec[] = typeof opts.agents === 'number' || opts.agents === undefined
@@ -176,7 +189,7 @@ export class FakeMaster {
       master.server.listen(0, '127.0.0.1', () => resolve());
     });
     master.portNumber = (master.server.address() as AddressInfo).port;
-    master.allocationTimer = setInterval(() => master.allocate(), opts.allocationIntervalMs ?? 20);
+    master.allocationTimer = setInterval(() => master.allocate(), master.allocationIntervalMs);
     if (opts.resendUnacknowledgedMs) {
       const every = opts.resendUnacknowledgedMs;
       master.resendTimer = setInterval(() => master.resendUnacknowledged(every), Math.max(5, every / 2));
@@ -263,10 +276,11 @@ export class FakeMaster {
     for (const fw of this.frameworks.values()) this.send(fw, { type: 'FAILURE', failure: { agent_id: { value: agentId } } });
   }
 
-  /** The agent comes back (new resources offered again). */
+  /** The agent comes back: it re-registers and its resources are offered at once. */
   restoreAgent(agentId: string): void {
     const agent = this.agents.find((a) => a.id === agentId);
     if (agent) agent.lost = false;
+    this.allocateSoon();
   }
 
   rescind(offerId: string): void {
@@ -328,6 +342,7 @@ export class FakeMaster {
       fw.response?.socket?.destroy();
       fw.response = undefined;
       fw.streamId = undefined;
+      fw.filters.clear();
     }
   }
 
@@ -499,6 +514,7 @@ export class FakeMaster {
         clearInterval(current.heartbeat);
         current.response = undefined;
         current.streamId = undefined;
+        current.filters.clear(); // the master deactivates a disconnected framework, which drops its filters
       }
     });
     this.send(fw, {
@@ -518,6 +534,7 @@ export class FakeMaster {
     }, this.heartbeatSeconds * 1000);
     // Unacknowledged updates are retried on the new subscription (the agent keeps retrying them).
     for (const pending of fw.unacknowledged.values()) this.send(fw, { type: 'UPDATE', update: { status: pending.status } });
+    this.allocateSoon();
     return 200;
   }
 
@@ -527,6 +544,7 @@ export class FakeMaster {
     fw.response?.end();
     fw.response = undefined;
     fw.streamId = undefined;
+    fw.filters.clear();
   }
 
   // ---- call semantics ----
@@ -535,8 +553,10 @@ export class FakeMaster {
     switch (call.type) {
       case 'ACCEPT': return this.accept(fw, call.accept!);
       case 'DECLINE': {
-        const refuse = refuseSeconds(call.decline!.filters);
-        for (const id of call.decline!.offer_ids ?? []) this.consumeOffer(fw, id.value, refuse);
+        for (const id of call.decline!.offer_ids ?? []) {
+          const offer = this.consumeOffer(fw, id.value);
+          if (offer) this.filter(fw, offer.agentId, offeredPool([offer.offer]), call.decline!.filters);
+        }
         return;
       }
       case 'ACKNOWLEDGE': {
@@ -553,6 +573,7 @@ export class FakeMaster {
       case 'REVIVE':
         fw.suppressed = false;
         fw.filters.clear();
+        this.allocateSoon();
         return;
       case 'TEARDOWN': {
         for (const task of this.tasks.values()) {
@@ -569,12 +590,32 @@ export class FakeMaster {
     }
   }
 
-  private consumeOffer(fw: FrameworkState, offerId: string, refuseSecs: number): FakeOffer | undefined {
+  private consumeOffer(fw: FrameworkState, offerId: string): FakeOffer | undefined {
     const offer = this.offers.get(offerId);
     if (!offer || offer.frameworkId !== fw.id) return undefined;
     this.offers.delete(offerId);
-    if (refuseSecs > 0) fw.filters.set(offer.agentId, Date.now() + refuseSecs * 1000);
     return offer;
+  }
+
+  /** Filters `refused` on the agent for max(refuse_seconds, allocation interval); refuse_seconds 0 sets none. */
+  private filter(fw: FrameworkState, agentId: string, refused: Pool, filters: { refuse_seconds?: number } | undefined): void {
+    const seconds = refuseSeconds(filters);
+    if (seconds === 0 || (refused.cpus <= 1e-9 && refused.mem <= 1e-9 && refused.ports.size === 0)) return;
+    const list = fw.filters.get(agentId) ?? [];
+    list.push({ refused, until: Date.now() + Math.max(seconds * 1000, this.allocationIntervalMs) });
+    fw.filters.set(agentId, list);
+  }
+
+  /** Whether a live filter of the framework holds back these free resources of the agent. */
+  private filtered(fw: FrameworkState, agentId: string, free: Needs, now: number): boolean {
+    const list = fw.filters.get(agentId)?.filter((f) => f.until > now);
+    if (!list || list.length === 0) {
+      fw.filters.delete(agentId);
+      return false;
+    }
+    fw.filters.set(agentId, list);
+    return list.some(({ refused }) => free.cpus <= refused.cpus + 1e-9 && free.mem <= refused.mem + 1e-9
+      && free.ports.every((p) => refused.ports.has(p)));
   }
 
   private accept(fw: FrameworkState, accept: NonNullable<Call['accept']>): void {
@@ -596,10 +637,13 @@ export class FakeMaster {
         }, false);
       }
       // Valid offers among them are still used up, like Mesos.
-      for (const id of ids) this.consumeOffer(fw, id, refuseSeconds(accept.filters));
+      for (const id of ids) {
+        const offer = this.consumeOffer(fw, id);
+        if (offer) this.filter(fw, offer.agentId, offeredPool([offer.offer]), accept.filters);
+      }
       return;
     }
-    const offers = ids.map((id) => this.consumeOffer(fw, id, refuseSeconds(accept.filters))!);
+    const offers = ids.map((id) => this.consumeOffer(fw, id)!);
     const agentId = offers[0]!.agentId;
     const pool = offeredPool(offers.map((o) => o.offer));
     for (const info of launches) {
@@ -617,6 +661,8 @@ export class FakeMaster {
       for (const p of need.ports) pool.ports.delete(p);
       this.launch(fw, info, agentId, need);
     }
+    // What the tasks left of the offers is refused, with the ACCEPT's filter (5 s without one), like Mesos.
+    this.filter(fw, agentId, pool, accept.filters);
   }
 
   /** Mesos-like validation of a TaskInfo against what is left of the offers. */
@@ -752,14 +798,10 @@ export class FakeMaster {
       const batch: Offer[] = [];
       for (const agent of this.agents) {
         if (agent.lost || offered.has(agent.id)) continue;
-        const until = fw.filters.get(agent.id);
-        if (until !== undefined) {
-          if (until > now) continue;
-          fw.filters.delete(agent.id);
-        }
         usage ??= this.usageByAgent();
         const resources = this.available(agent, usage.get(agent.id));
         if (resources.length === 0) continue;
+        if (fw.filters.has(agent.id) && this.filtered(fw, agent.id, taskNeeds(resources), now)) continue;
         const offerId = `offer-${++this.offerSeq}`;
         const offer: Offer = {
           id: { value: offerId }, framework_id: { value: fw.id }, agent_id: { value: agent.id },
@@ -844,6 +886,11 @@ export class FakeMaster {
       return;
     }
     for (let i = 0; i < bytes.length; i += size) res.write(bytes.subarray(i, i + size));
+  }
+
+  /** An allocation run right after the current call, as Mesos dispatches one on SUBSCRIBE, REVIVE and agent (re)registration. */
+  private allocateSoon(): void {
+    this.later(0, () => this.allocate());
   }
 
   private later(ms: number, fn: () => void): void {
