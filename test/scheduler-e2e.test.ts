@@ -214,3 +214,51 @@ describe('framework on the fake master', () => {
     expect(JSON.parse(await readFile(join(dir, 'state.json'), 'utf8'))).toEqual({ version: 1, tasks: [] });
   });
 });
+
+// Offers as a real master makes them (test/support/fake-master.ts: Mesos' allocator filters) with the real pacing
+// of REVIVE: a launchable task must never wait for a filter to expire or for --revive-interval.
+describe('offer filters and REVIVE on a Mesos-like master', () => {
+  /** The agent `peers start mesos` runs. */
+  const PEER_AGENT: FakeAgentSpec = { cpus: 2, mem: 4096, ports: [[24000, 24499]] };
+  const offerConfig = (overrides: Partial<FrameworkConfig> = {}) => config({
+    miners: 1, server: { cpus: 0.5, mem: 160 }, miner: { cpus: 1, mem: 144 },
+    reviveIntervalMs: FRAMEWORK_DEFAULTS.reviveIntervalMs, ...overrides,
+  });
+
+  it('one agent: the miner is launched once the server runs, though the server\'s ACCEPT filtered the rest of the offer', async () => {
+    master = await FakeMaster.start({ agents: [PEER_AGENT] });
+    const framework = await startFramework(offerConfig());
+    await steady(framework, 1);
+    const [serverAccept, minerAccept] = master.callsOfType('ACCEPT').map((c) => c.call.accept!);
+    // The rest of the agent went back with the long filter (no miner could be placed yet); a REVIVE cleared it.
+    expect(serverAccept!.filters!.refuse_seconds).toBe(FRAMEWORK_DEFAULTS.declineRefuseSeconds);
+    expect(minerAccept!.operations![0]!.launch!.task_infos![0]!.task_id.value).toMatch(/^mm\.miner\./);
+    expect(master.callsOfType('REVIVE')).toHaveLength(1);
+  });
+
+  it('a failed server is replaced at once: the first REVIVE after a change does not wait for --revive-interval', async () => {
+    master = await FakeMaster.start({ agents: [PEER_AGENT, PEER_AGENT] });
+    const framework = await startFramework(offerConfig());
+    await steady(framework, 1);
+    await waitUntil(() => framework.status().suppressed, 'offers suppressed');
+    const revives = master.callsOfType('REVIVE').length;
+    const old = running('server')[0]!;
+    master.failTask(old.taskId, 'TASK_FAILED', 'REASON_COMMAND_EXECUTOR_FAILED');
+    // --revive-interval is 30 s and the last REVIVE was just now: the replacement must not wait for it.
+    await waitUntil(() => running('server').some((t) => t.taskId !== old.taskId), 'a replacement server');
+    expect(master.callsOfType('REVIVE')).toHaveLength(revives + 1);
+    await steady(framework, 1);
+  });
+
+  it('a task that does not fit any offer revives once, then only every --revive-interval', async () => {
+    master = await FakeMaster.start({ agents: [PEER_AGENT] });
+    const framework = await startFramework(offerConfig({ miner: { cpus: 4, mem: 144 } }));
+    await waitUntil(() => running('server').length === 1 && master!.callsOfType('REVIVE').length === 1
+      && master!.callsOfType('DECLINE').length >= 1, 'the server, a REVIVE for the miner and its offer declined');
+    // Ticks come every 20 ms: a second REVIVE within the interval would show here.
+    await new Promise((r) => setTimeout(r, 300));
+    await framework.idle();
+    expect(master.callsOfType('REVIVE')).toHaveLength(1);
+    expect(running('miner')).toHaveLength(0);
+  });
+});

@@ -93,7 +93,7 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--command-path <path>', 'mesos-miner executable on the agents (--container command)', '/usr/local/bin/mesos-miner')
     .option('--http <host:port>', 'scheduler status endpoint (GET /status), or off', '0.0.0.0:8090')
     .option('--decline-seconds <s>', 'filter sent when declining offers we do not need', String(FRAMEWORK_DEFAULTS.declineRefuseSeconds))
-    .option('--revive-interval <s>', 'at most one REVIVE per this many seconds', String(FRAMEWORK_DEFAULTS.reviveIntervalMs / 1000))
+    .option('--revive-interval <s>', 'wait this long before reviving again for the same missing tasks (a task that becomes launchable revives at once)', String(FRAMEWORK_DEFAULTS.reviveIntervalMs / 1000))
     .option('--launch-timeout <s>', 'a launch without a status update after this long is reconciled, then relaunched', String(FRAMEWORK_DEFAULTS.launchTimeoutMs / 1000))
     .option('--reconcile-interval <s>', 'period of the implicit reconciliation', String(FRAMEWORK_DEFAULTS.reconcileIntervalMs / 1000))
     .option('--teardown', 'tear the framework down (killing its tasks) when the scheduler exits')

@@ -35,7 +35,7 @@ export interface FrameworkConfig {
   workerPrefix: string;
   /** Filter sent with DECLINE of offers we do not need. */
   declineRefuseSeconds: number;
-  /** At most one REVIVE per this interval. */
+  /** A REVIVE repeated for the same missing tasks waits this long (a newly launchable task revives at once). */
   reviveIntervalMs: number;
   /** A launch with no status update after this long is reconciled, then given up. */
   launchTimeoutMs: number;
@@ -103,9 +103,14 @@ export class Framework implements Launcher {
   private frameworkId: string | undefined;
   private subscribed = false;
   private suppressed = false;
-  /** Some agents are filtered by a long DECLINE: only REVIVE brings their offers back early. */
-  private filtersActive = false;
+  /**
+   * Until when an offer filter we set may hold resources back: the master filters what a DECLINE refused and what
+   * an ACCEPT left unused (for refuse_seconds) on that agent, and only REVIVE clears that early.
+   */
+  private filteredUntil = Number.NEGATIVE_INFINITY;
   private lastReviveAt = Number.NEGATIVE_INFINITY;
+  /** Tasks that could be launched at the last offer-interest check: when there are more, REVIVE is not rate-limited. */
+  private launchable = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly background = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -118,7 +123,8 @@ export class Framework implements Launcher {
   /** Offers received and not yet accepted or declined, and those of them the master has rescinded. */
   private readonly heldOffers = new Set<string>();
   private readonly rescinded = new Set<string>();
-  private lastDecline: Promise<void> = Promise.resolve();
+  /** ACCEPT and DECLINE calls in flight: each sets a filter, which must land before a REVIVE clears them. */
+  private readonly filterCalls = new Set<Promise<void>>();
   private readonly listeners: Array<[string, (...args: never[]) => void]> = [];
 
   constructor(
@@ -266,7 +272,7 @@ export class Framework implements Launcher {
     await this.persist();
     this.subscribed = true;
     this.suppressed = false;
-    this.filtersActive = false;
+    this.launchable = 0;
     this.log.info({ frameworkId: id, heartbeatSeconds: s.heartbeat_interval_seconds }, 'subscribed');
     const now = this.now();
     this.reconcile = { pending: new Set(this.store.all().map((t) => t.taskId)), attempt: 0, nextAt: now };
@@ -408,9 +414,9 @@ export class Framework implements Launcher {
     for (const { offer, tasks } of launches) {
       this.forgetOffer(offer.id.value);
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
-      this.inBackground(this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
+      this.inBackground(this.filterCall(now, filters.refuse_seconds, this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
         this.enqueue('launch failed', () => this.onLaunchFailed(offer, tasks.map((t) => t.task_id.value), err));
-      }));
+      })));
     }
     // Unused offers rescinded in the meantime are gone already: nothing to decline.
     this.declineAll(this.dropRescinded(result.unused));
@@ -455,7 +461,7 @@ export class Framework implements Launcher {
     // subscription is being replaced and the offer dies with it.
     const status = masterAnswered(err);
     if (status !== undefined && status !== 403 && status !== 307 && this.subscribed) {
-      this.send('decline', () => this.client.decline([offer.id], { refuse_seconds: 1 }));
+      this.inBackground(this.filterCall(now, 1, this.call('decline', () => this.client.decline([offer.id], { refuse_seconds: 1 }))));
     }
     this.adjustOfferInterest(now);
   }
@@ -479,39 +485,50 @@ export class Framework implements Launcher {
   /** One DECLINE call for all offers we do not use, with the long filter (sent beside the queue). */
   private declineAll(offers: Offer[]): void {
     if (offers.length === 0) return;
-    this.filtersActive = true;
     for (const o of offers) this.forgetOffer(o.id.value);
-    const sent = this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: this.config.declineRefuseSeconds }));
-    this.lastDecline = sent;
-    this.inBackground(sent);
+    const seconds = this.config.declineRefuseSeconds;
+    this.inBackground(this.filterCall(this.now(), seconds, this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: seconds }))));
   }
 
-  /** SUPPRESS when nothing is missing; REVIVE (rate-limited) when something launchable is missing. */
+  /** Notes the filter an ACCEPT or DECLINE sets (Mesos' default refuse_seconds is 5) and tracks the call until it is answered. */
+  private filterCall(now: number, refuseSeconds: number | undefined, call: Promise<void>): Promise<void> {
+    this.filteredUntil = Math.max(this.filteredUntil, now + (refuseSeconds ?? 5) * 1000);
+    this.filterCalls.add(call);
+    return call.finally(() => this.filterCalls.delete(call));
+  }
+
+  /**
+   * SUPPRESS when nothing is missing; REVIVE when something launchable is missing and offers are suppressed or
+   * filtered. A task that has just become launchable (the server runs, a backoff is over, a task was lost) revives
+   * at once; reviving again for the same tasks (the offers did not fit) waits for --revive-interval.
+   */
   private adjustOfferInterest(now: number): void {
     if (!this.subscribed || this.stopped) return;
     const request = this.demand(now);
-    const missing = request.needServer || request.minersWanted > 0;
-    if (!missing && !request.blocked) {
-      if (!this.suppressed) {
+    const launchable = (request.needServer ? 1 : 0) + request.minersWanted;
+    const more = launchable > this.launchable;
+    this.launchable = launchable;
+    if (launchable === 0) {
+      // Waiting for the server to run or a backoff to expire keeps offers coming: the tick comes back.
+      if (!request.blocked && !this.suppressed) {
         this.suppressed = true;
         this.log.info({}, 'desired state reached: suppressing offers');
         this.send('suppress', () => this.client.suppress(this.config.roles));
       }
       return;
     }
-    if (!missing) return; // waiting for the server to run or a backoff to expire: the tick comes back
-    if ((this.suppressed || this.filtersActive) && now - this.lastReviveAt >= this.config.reviveIntervalMs) {
-      this.lastReviveAt = now;
-      this.suppressed = false;
-      this.filtersActive = false;
-      this.log.info({ server: request.needServer, miners: request.minersWanted }, 'tasks missing: reviving offers');
-      // A DECLINE still in flight would set its filter after the REVIVE cleared the filters: let it land first.
-      const decline = this.lastDecline;
-      this.send('revive', async () => {
-        await decline;
-        await this.client.revive(this.config.roles);
-      });
-    }
+    const held = this.suppressed || now < this.filteredUntil;
+    if (!held || (!more && now - this.lastReviveAt < this.config.reviveIntervalMs)) return;
+    this.lastReviveAt = now;
+    this.suppressed = false;
+    this.filteredUntil = Number.NEGATIVE_INFINITY;
+    this.log.info({ server: request.needServer, miners: request.minersWanted }, 'tasks missing: reviving offers');
+    // An ACCEPT or DECLINE still in flight would set its filter after the REVIVE cleared them: let them land first.
+    const inFlight = [...this.filterCalls];
+    this.send('revive', async () => {
+      await Promise.all(inFlight);
+      await this.client.revive(this.config.roles);
+    });
   }
 
   // ---- status updates ----
