@@ -1,13 +1,14 @@
-// Polls a condition with a hard time bound: tests never hang, and a timeout names what was awaited.
+// Polls a condition (sync, or async such as an HTTP query) with a hard time bound: tests never hang, and a
+// timeout names what was awaited.
 export async function waitUntil<T>(
-  check: () => T | undefined | false | null,
+  check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
   what: string,
   timeoutMs = 5000,
   intervalMs = 5,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value !== undefined && value !== false && value !== null) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
