@@ -7,6 +7,7 @@ import { MinerServer } from '../src/server/miner-server.js';
 import { BitcoindUpstream, type BitcoindUpstreamOptions } from '../src/upstream/bitcoind.js';
 import { SEGWIT_BLOCK_542213 as REAL } from './fixtures/segwit-block.js';
 import { FakeBitcoind, templateTxsFromBlock, type FakeBitcoindOptions } from './support/fake-bitcoind.js';
+import { recordingLogger } from './support/pool-harness.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
@@ -247,6 +248,28 @@ describe('solo mining end to end', () => {
     expect(m.job!.clean).toBe(true);
     expect(r.node.calls.some((c) => c.method === 'getbestblockhash')).toBe(true);
     expect(r.node.calls.some((c) => c.longpoll)).toBe(false);
+  });
+
+  it('a long poll answered with an RPC error (bcoin) means polling: connected, one warning, no reconnects, new tips within ~1 s', async () => {
+    // The default poll interval: it alone must bring a new tip to the miners.
+    const log = recordingLogger();
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: undefined, logger: log } });
+    const m = await miner(r);
+    await waitUntil(() => r.node.calls.some((c) => c.longpoll), 'one long poll tried');
+    const polls = () => r.node.calls.filter((c) => c.method === 'getbestblockhash').length;
+    const before = polls();
+    await waitUntil(() => polls() >= before + 2, 'tip polls go on');
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(1);
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    for (let i = 0; i < 2; i++) {
+      const tip = r.node.announceTip();
+      await m.waitFor(() => m.job!.prevhash === stratumPrev(tip) && m.job!.clean, `clean job on new tip ${i + 1}`, 2000);
+    }
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(1);
+    const warnings = log.entries.filter((e) => e.level === 'warn' || e.level === 'error');
+    expect(warnings.map((e) => e.msg)).toEqual(['bitcoind long poll not usable: following the tip with getbestblockhash polls']);
+    expect(warnings[0]!.obj.err).toBe('bitcoind getblocktemplate: RPC error -32603: Assertion failed.');
   });
 
   it('node down: state disconnected, miners keep their job, a block found meanwhile is retried; recovers', async () => {

@@ -1,6 +1,8 @@
 // Solo mode upstream: a Bitcoin node. Work comes from getblocktemplate (long polling, with getbestblockhash polls
 // as a fallback and a guard against a stuck long poll); the server builds its own coinbase paying --payout, and a
 // share that meets the network target is a block: assembled here and handed to submitblock.
+// A node that answers a long poll with an RPC error (bcoin 2.2: -32603 "Assertion failed." at once) does not
+// support it: we stay connected and follow the tip with the poll alone, which is why the poll is frequent.
 //
 // One extranonce space: 4 bytes of extranonce1 chosen here + 8 bytes of extranonce2 that the miner server splits
 // among its miners (4-byte prefixes). A new tip is a clean job at once; a better template for the same tip (more
@@ -10,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { addressToScript, NETWORKS, type NetworkName } from '../bitcoin/address.js';
 import { hashToDisplayHex } from '../bitcoin/hash.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type LogSink } from '../log.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { BitcoindRpcClient, RpcError, RpcTransportError } from './rpc.js';
 import {
@@ -47,7 +49,7 @@ export interface BitcoindUpstreamOptions {
   coinbaseTag?: string;
   /** Use getblocktemplate long polling (default true). */
   longpoll?: boolean;
-  /** getbestblockhash poll period, also the retry base while the node is down (default 5 s). */
+  /** getbestblockhash poll period, also the retry base while the node is down (default 500 ms). */
   pollIntervalMs?: number;
   /** Without long polling: fetch a fresh template for the same tip this often (default 30 s). */
   refreshIntervalMs?: number;
@@ -65,13 +67,15 @@ export interface BitcoindUpstreamOptions {
   extranonce1?: string;
   /** Called when solo mining cannot go on (payout address not valid on the node's network). */
   onFatal?: (err: Error) => void;
-  logger?: Logger;
+  logger?: LogSink;
 }
 
 export const SOLO_SPACE_ID = 'solo';
 /** Upstream extranonce2 size: 8 bytes leave the server 4-byte prefixes and each miner 4 bytes. */
 export const SOLO_EXTRANONCE2_SIZE = 8;
 const DEFAULT_TAG = '/mesos-miner/';
+/** Without a working long poll a new tip reaches the miners within this (plus two RPC round trips). */
+const DEFAULT_POLL_INTERVAL_MS = 500;
 const MAX_WORKS = 32;
 
 /** getblockchaininfo's `chain` -> address network. */
@@ -117,7 +121,7 @@ interface CurrentWork {
 export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   readonly kind = 'solo' as const;
   readonly rpc: BitcoindRpcClient;
-  private readonly log: Logger;
+  private readonly log: LogSink;
   private readonly options: BitcoindUpstreamOptions;
   private readonly space: UpstreamWorkSpace;
   private readonly extranonce1: Buffer;
@@ -138,6 +142,8 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   private lastJobAt = 0;
   private lastTemplateAt = 0;
   private longpollId: string | null = null;
+  /** Off by option, or once the node showed it cannot long-poll. */
+  private longpollEnabled: boolean;
   private longpollRunning = false;
   private pending: BlockTemplate | null = null;
   private pendingTimer: NodeJS.Timeout | undefined;
@@ -174,9 +180,10 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       throw new Error(`solo extranonce1 must be 4 bytes of hex, got ${JSON.stringify(options.extranonce1)}`);
     }
     this.space = { spaceId: SOLO_SPACE_ID, extranonce1: this.extranonce1.toString('hex'), extranonce2Size: SOLO_EXTRANONCE2_SIZE };
+    this.longpollEnabled = options.longpoll !== false;
     this.tag = Buffer.from(options.coinbaseTag ?? DEFAULT_TAG, 'utf8');
     if (this.tag.length > 60) throw new Error(`coinbase tag is ${this.tag.length} bytes; at most 60 fit in the scriptSig`);
-    this.pollIntervalMs = positive('poll interval', options.pollIntervalMs ?? 5000);
+    this.pollIntervalMs = positive('poll interval', options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
     this.refreshIntervalMs = positive('template refresh interval', options.refreshIntervalMs ?? 30_000);
     this.minJobIntervalMs = nonNegative('min job interval', options.minJobIntervalMs ?? 10_000);
     this.longpollTimeoutMs = positive('long poll timeout', options.longpollTimeoutMs ?? 600_000);
@@ -463,7 +470,7 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   }
 
   private ensureLongpoll(): void {
-    if (this.longpollRunning || this.stopping || this.options.longpoll === false || !this.longpollId) return;
+    if (this.longpollRunning || this.stopping || !this.longpollEnabled || !this.longpollId) return;
     this.longpollRunning = true;
     void this.longpollLoop().finally(() => (this.longpollRunning = false));
   }
@@ -481,7 +488,16 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       } catch (err) {
         if (this.stopping) return;
         if (err instanceof RpcTransportError && err.kind === 'timeout') continue; // a quiet chain: ask again
-        this.onRpcFailure(err as Error, 'long poll');
+        if (!(err instanceof RpcTransportError)) {
+          // The node answered, but not with a template: it cannot long-poll. Not a lost connection.
+          this.longpollEnabled = false;
+          this.log.warn(
+            { node: this.rpc.endpoint, err: (err as Error).message, pollIntervalMs: this.pollIntervalMs },
+            'bitcoind long poll not usable: following the tip with getbestblockhash polls',
+          );
+          return;
+        }
+        this.onRpcFailure(err, 'long poll');
         await delay(this.longpollBackoff.next(), this.abort.signal);
       }
     }
