@@ -3,7 +3,7 @@
 // miners brute-forcing with node:crypto. Every submitted block is decoded and verified with bitcoinjs-lib.
 import { address, Block, networks, payments, script as bscript } from 'bitcoinjs-lib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer } from '../src/server/miner-server.js';
+import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
 import { BitcoindUpstream, type BitcoindUpstreamOptions } from '../src/upstream/bitcoind.js';
 import { SEGWIT_BLOCK_542213 as REAL } from './fixtures/segwit-block.js';
 import { FakeBitcoind, templateTxsFromBlock, type FakeBitcoindOptions } from './support/fake-bitcoind.js';
@@ -11,7 +11,8 @@ import { recordingLogger } from './support/pool-harness.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
-const REGTEST_TARGET = 0x7fffffn << 232n; // bits 0x207fffff
+/** The servers' --min-diff: at regtest network difficulty (bits 0x207fffff) the session difficulty, and every share a block. */
+const SESSION_DIFF = 2 ** -24;
 const P2WPKH = payments.p2wpkh({ hash: Buffer.alloc(20, 0x11), network: networks.regtest }).address!;
 const P2TR = address.toBech32(Buffer.alloc(32, 0x22), 1, networks.regtest.bech32);
 const P2PKH = payments.p2pkh({ hash: Buffer.alloc(20, 0x33), network: networks.regtest }).address!;
@@ -36,7 +37,9 @@ afterEach(async () => {
   await r.node.stop();
 });
 
-async function setup(opts: { node?: FakeBitcoindOptions; upstream?: Partial<BitcoindUpstreamOptions> } = {}): Promise<Rig> {
+async function setup(
+  opts: { node?: FakeBitcoindOptions; upstream?: Partial<BitcoindUpstreamOptions>; server?: Partial<MinerServerOptions> } = {},
+): Promise<Rig> {
   const node = new FakeBitcoind({
     transactions: templateTxsFromBlock(REAL.blockHex),
     coinbaseValue: REAL.coinbaseValue,
@@ -58,6 +61,8 @@ async function setup(opts: { node?: FakeBitcoindOptions; upstream?: Partial<Bitc
     port: 0,
     submitRatePerSecond: 100_000,
     subscribeWaitMs: 3000,
+    vardiff: { minDifficulty: SESSION_DIFF },
+    ...opts.server,
   });
   rig = { node, upstream, server, port: 0, miners: [] };
   await upstream.start();
@@ -108,7 +113,7 @@ describe('solo mining end to end', () => {
     const tipBefore = r.node.tip;
     const heightBefore = r.node.height;
 
-    const share = m.find({ target: REGTEST_TARGET, extranonce2: 'a1b2c3d4', maxTries: 200 });
+    const share = m.find({ extranonce2: 'a1b2c3d4' });
     const reply = await m.submit(share.params);
     expect(reply.error).toBeNull();
     expect(reply.result).toBe(true);
@@ -155,7 +160,7 @@ describe('solo mining end to end', () => {
       const r = await setup({ node: { transactions: [], coinbaseValue: 5_000_000_000, height: 17 }, upstream: { payoutAddress: payout } });
       const m = await miner(r);
       expect(m.job!.branch).toEqual([]);
-      const share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+      const share = m.find();
       expect((await m.submit(share.params)).result).toBe(true);
       await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
       const block = Block.fromHex(r.node.submitted[0]!.hex);
@@ -189,7 +194,7 @@ describe('solo mining end to end', () => {
     expect(m.job!.clean).toBe(true);
     expect(latency).toBeLessThan(500);
     expect(m.job!.branch).toEqual([]); // the node's mempool was emptied by the block
-    const share = m.find({ job: oldJob, target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find({ job: oldJob });
     const reply = await m.submit(share.params);
     expect((reply.error as unknown[])[0]).toBe(21);
     expect(r.node.submitted.length).toBe(0);
@@ -218,7 +223,7 @@ describe('solo mining end to end', () => {
     await new Promise((res) => setTimeout(res, 150));
     expect(m.jobs.length).toBe(3); // first, second, the deferred one: nothing else
     // Shares on the earlier non-clean job still make a valid block.
-    const share = m.find({ job: second, target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find({ job: second });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
     expect(r.node.submitted[0]!.result).toBeNull();
@@ -230,7 +235,7 @@ describe('solo mining end to end', () => {
     const r = await setup();
     const m = await miner(r, { versionMask: 0x1fffe000 });
     expect(m.versionMask).toBe(0x1fffe000);
-    const share = m.find({ target: REGTEST_TARGET, versionBits: 0x0abc0000, maxTries: 200 });
+    const share = m.find({ versionBits: 0x0abc0000 });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
     expect(r.node.submitted[0]!.result).toBeNull();
@@ -283,7 +288,7 @@ describe('solo mining end to end', () => {
     expect(m.closed).toBe(false);
     expect(m.job!.id).toBe(job.id);
     // A block while the node is away: submitblock is retried until the node is back.
-    const share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find();
     expect((await m.submit(share.params)).result).toBe(true);
     await new Promise((res) => setTimeout(res, 150));
     await r.node.comeUp();
@@ -321,7 +326,7 @@ describe('solo mining end to end', () => {
     const m = await miner(r);
     const forwarded: { accepted: boolean; reason?: string; block?: boolean }[] = [];
     r.server.on('forwarded', (f) => forwarded.push(f));
-    let share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+    let share = m.find();
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 1, 'first verdict');
     expect(forwarded[0]).toMatchObject({ accepted: false, reason: 'bad-cb-amount' });
@@ -329,11 +334,40 @@ describe('solo mining end to end', () => {
     expect(r.upstream.status().lastError).toContain('bad-cb-amount');
 
     r.node.submitResult = 'inconclusive';
-    share = m.find({ target: REGTEST_TARGET, startNonce: share.nextNonce, maxTries: 200 });
+    share = m.find({ startNonce: share.nextNonce });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 2, 'second verdict');
     expect(forwarded[1]).toMatchObject({ accepted: true, block: true });
     expect(r.upstream.status()).toMatchObject({ accepted: 1, blocks: 1 });
+  });
+});
+
+describe('solo mining: session difficulty', () => {
+  it('never goes below --min-diff at regtest network difficulty (4.66e-10), and every share there is a block', async () => {
+    const r = await setup({ server: { initialDifficulty: 2 ** -40, vardiff: { minDifficulty: 2 ** -20 } } });
+    const m = await miner(r);
+    expect(r.upstream.status().difficulty).toBeLessThan(1e-9);
+    expect(m.difficulty).toBe(2 ** -20);
+    expect(m.job!.difficulty).toBe(2 ** -20);
+    // A miner asking for less gets the floor.
+    expect((await m.request('mining.suggest_difficulty', [1e-12])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(2 ** -20);
+    const share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => r.node.submitted.length === 1 && r.upstream.status().blocks === 1, 'the share is a block');
+    await m.waitFor(() => m.job!.clean && m.job!.prevhash === stratumPrev(r.node.tip), 'clean job on our block');
+    expect(m.difficulty).toBe(2 ** -20);
+  });
+
+  it('stays at or below the network difficulty when that is above --min-diff (no block is ever below the session target)', async () => {
+    const r = await setup({ node: { bits: 0x1d00ffff }, server: { vardiff: { minDifficulty: 2 ** -20 } } });
+    const m = await miner(r);
+    expect(r.upstream.status().difficulty).toBe(1);
+    expect(m.difficulty).toBe(1); // start difficulty 1
+    expect((await m.request('mining.suggest_difficulty', [2 ** 20])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(1);
+    expect((await m.request('mining.suggest_difficulty', [2 ** -30])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(2 ** -20);
   });
 });
 

@@ -320,6 +320,16 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     return this.book.has(job);
   }
 
+  /**
+   * Proxy mode: the pool's difficulty, even below --min-diff (a share the pool would pay for is never thrown away).
+   * Solo mode: the network's, but never below --min-diff: a share that meets the network target is a block at any
+   * session difficulty, and following regtest's 4.66e-10 down would make every hash a share.
+   */
+  difficultyCeiling(job: ServerJob): number {
+    const upstream = job.upstream.difficulty;
+    return this.upstream.kind === 'solo' ? Math.max(upstream, this.vardiff.minDifficulty) : upstream;
+  }
+
   onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void {
     const now = Date.now();
     if (verdict.ok) {

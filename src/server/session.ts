@@ -32,6 +32,8 @@ export interface SessionHost {
   releaseSlot(session: Session): void;
   currentJob(spaceId: string): ServerJob | null;
   jobKnown(job: ServerJob): boolean;
+  /** Highest session difficulty for a job (see MinerServer.difficultyCeiling). */
+  difficultyCeiling(job: ServerJob): number;
   /** Accounting and forwarding of a checked share. */
   /** `startedAt` is the performance.now() of the submit's arrival. */
   onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void;
@@ -175,8 +177,7 @@ export class Session {
    */
   sendJob(job: ServerJob, clean: boolean, notifyLine?: string): void {
     if (!this.ready) return;
-    const ceiling = job.upstream.difficulty;
-    const difficulty = this.vardiff.clamp(this.difficulty, ceiling);
+    const difficulty = this.vardiff.clamp(this.difficulty, this.host.difficultyCeiling(job));
     if (difficulty !== this.sentDifficulty) {
       this.difficulty = difficulty;
       this.sentDifficulty = difficulty;
@@ -397,7 +398,7 @@ export class Session {
       return;
     }
     const job = this.slot ? this.host.currentJob(this.slot.spaceId) : null;
-    const next = this.vardiff.clamp(d, job?.upstream.difficulty);
+    const next = this.vardiff.clamp(d, job ? this.host.difficultyCeiling(job) : undefined);
     if (id !== undefined) this.respond(id, true);
     if (next !== this.difficulty) {
       this.difficulty = next;
@@ -476,7 +477,7 @@ export class Session {
     if (!this.ready || this.sentDifficulty === 0) return;
     const job = this.slot ? this.host.currentJob(this.slot.spaceId) : null;
     if (!job) return;
-    const next = this.vardiff.check(this.difficulty, now, job.upstream.difficulty);
+    const next = this.vardiff.check(this.difficulty, now, this.host.difficultyCeiling(job));
     if (next !== null && next !== this.difficulty) {
       this.difficulty = next;
       this.reannounce();
