@@ -371,6 +371,39 @@ describe('solo mining: session difficulty', () => {
   });
 });
 
+describe('solo mining: blocks over the submit rate', () => {
+  /** `count` shares on the miner's current job, found before any is sent. */
+  function shares(m: TestMiner, count: number) {
+    const found = [];
+    for (let i = 0, nonce = 0; i < count; i++) {
+      const share = m.find({ startNonce: nonce });
+      nonce = share.nextNonce;
+      found.push(share);
+    }
+    return found;
+  }
+
+  it('a share that meets the network target is never refused for the rate', async () => {
+    const r = await setup({ server: { submitRatePerSecond: 1 } });
+    const m = await miner(r);
+    const replies = await Promise.all(shares(m, 10).map((s) => m.submit(s.params)));
+    expect(replies.map((reply) => reply.error)).toEqual(Array(10).fill(null));
+    expect(r.server.stats.rejectedByReason['rate-limited']).toBeUndefined();
+    expect(r.server.stats.forwarded).toBe(10);
+  });
+
+  it('other shares over the rate are refused as before', async () => {
+    const r = await setup({ node: { bits: 0x1d00ffff }, server: { submitRatePerSecond: 1, initialDifficulty: SESSION_DIFF } });
+    const m = await miner(r);
+    expect(m.difficulty).toBe(SESSION_DIFF); // far below the network's 1: these shares are not blocks
+    const replies = await Promise.all(shares(m, 10).map((s) => m.submit(s.params)));
+    const limited = replies.filter((reply) => (reply.error as unknown[] | null)?.[1] === 'Submit rate limit exceeded');
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect(r.server.stats.rejectedByReason['rate-limited']).toBe(limited.length);
+    expect(r.server.stats.forwarded).toBe(0);
+  });
+});
+
 describe('solo mining: bad configuration', () => {
   it('a bad payout address or URL is a clear error before anything starts', () => {
     const base = { url: 'http://u:p@127.0.0.1:1' };

@@ -10,6 +10,7 @@ import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
 import {
   CoinbaseRootCache,
+  RATE_LIMITED,
   REJECT_CODES,
   checkShare,
   reject,
@@ -95,6 +96,7 @@ export class Session {
     versionMask: 0,
     now: 0,
     rootCache: this.rootCache,
+    blocksOnly: false,
   };
   private aliasCounter = 0;
   private tokens: number;
@@ -426,19 +428,13 @@ export class Session {
       return this.finishSubmit(id, share0(), reject('malformed', (err as Error).message), startedAt);
     }
     let verdict: ShareVerdict;
-    if (!this.takeToken(now)) {
-      verdict = reject('rate-limited', 'Submit rate limit exceeded');
-      if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
-        this.finishSubmit(id, share, verdict, startedAt);
-        this.close('submit flood: rate limit exceeded persistently');
-        return;
-      }
-    } else if (!this.subscribed || !this.slot) {
+    // Over the rate a share is still checked: a block must never be lost to the limiter.
+    const overRate = !this.takeToken(now);
+    if (!this.subscribed || !this.slot) {
       verdict = reject('not-subscribed', 'Not subscribed');
     } else if (!this.workers.has(user)) {
       verdict = reject('unauthorized', `Unauthorized worker ${user.slice(0, 64)}`);
     } else {
-      this.consecutiveRateLimited = 0;
       const announced = this.announced.get(share.jobId);
       // One context object per session, refilled per share (checkShare keeps no reference to it).
       const ctx = this.checkContext;
@@ -449,8 +445,18 @@ export class Session {
       ctx.extranonce2Size = this.slot.extranonce2Size;
       ctx.versionMask = this.versionMask;
       ctx.now = now;
+      ctx.blocksOnly = overRate;
       verdict = checkShare(ctx, share);
       ctx.job = undefined;
+    }
+    if (!overRate) this.consecutiveRateLimited = 0;
+    else if (!verdict.ok) {
+      verdict = RATE_LIMITED;
+      if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
+        this.finishSubmit(id, share, verdict, startedAt);
+        this.close('submit flood: rate limit exceeded persistently');
+        return;
+      }
     }
     this.finishSubmit(id, share, verdict, startedAt);
   }
