@@ -3,7 +3,7 @@
 // miners brute-forcing with node:crypto. Every submitted block is decoded and verified with bitcoinjs-lib.
 import { address, Block, networks, payments, script as bscript } from 'bitcoinjs-lib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer, type MinerServerOptions } from '../src/server/miner-server.js';
+import { MinerServer, type MinerServerEvents, type MinerServerOptions } from '../src/server/miner-server.js';
 import { BitcoindUpstream, type BitcoindUpstreamOptions } from '../src/upstream/bitcoind.js';
 import { SEGWIT_BLOCK_542213 as REAL } from './fixtures/segwit-block.js';
 import { FakeBitcoind, templateTxsFromBlock, type FakeBitcoindOptions } from './support/fake-bitcoind.js';
@@ -75,6 +75,13 @@ async function miner(r: Rig, opts: { versionMask?: number } = {}): Promise<TestM
   r.miners.push(m);
   await m.handshake('solo.worker', 'x', opts);
   return m;
+}
+
+/** The server's answers from upstream, in arrival order. */
+function forwardedOf(r: Rig) {
+  const forwarded: MinerServerEvents['forwarded'][0][] = [];
+  r.server.on('forwarded', (f) => forwarded.push(f));
+  return forwarded;
 }
 
 /** Stratum's word-swapped prevhash for a display-hex block hash. */
@@ -321,24 +328,92 @@ describe('solo mining end to end', () => {
     await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'still following the chain', 2000);
   });
 
-  it('submitblock verdicts: a reject reason is counted as rejected, "inconclusive" as found', async () => {
+  it('submitblock verdicts: a reject reason is counted as rejected and leaves the tip open for the next solution', async () => {
     const r = await setup({ node: { submitResult: 'bad-cb-amount' } });
     const m = await miner(r);
-    const forwarded: { accepted: boolean; reason?: string; block?: boolean }[] = [];
-    r.server.on('forwarded', (f) => forwarded.push(f));
+    const forwarded = forwardedOf(r);
     let share = m.find();
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 1, 'first verdict');
     expect(forwarded[0]).toMatchObject({ accepted: false, reason: 'bad-cb-amount' });
-    expect(r.upstream.status()).toMatchObject({ rejected: 1, blocks: 0 });
+    expect(r.upstream.status()).toMatchObject({ rejected: 1, blocks: 0, blocksStale: 0 });
     expect(r.upstream.status().lastError).toContain('bad-cb-amount');
 
-    r.node.submitResult = 'inconclusive';
+    r.node.submitResult = undefined;
     share = m.find({ startNonce: share.nextNonce });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 2, 'second verdict');
     expect(forwarded[1]).toMatchObject({ accepted: true, block: true });
     expect(r.upstream.status()).toMatchObject({ accepted: 1, blocks: 1 });
+    expect(r.node.submitted.map((s) => s.result)).toEqual(['bad-cb-amount', null]);
+  });
+});
+
+describe('solo mining: one block per tip, found means on the best chain', () => {
+  it('a second solution on a tip we already have a block on is stale, never submitted; every miner moves on at once', async () => {
+    // As on bcoin: no long poll, and a tip poll too slow to matter: only the template fetched right after
+    // submitblock can move the miners.
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: 60_000 } });
+    const a = await miner(r);
+    const b = await miner(r);
+    const oldJob = b.job!;
+    const forwarded = forwardedOf(r);
+    const first = a.find();
+    const second = a.find({ startNonce: first.nextNonce });
+    const replies = await Promise.all([a.submit(first.params), a.submit(second.params)]);
+    expect(replies.map((reply) => reply.result)).toEqual([true, true]); // valid shares at the session difficulty
+    await waitUntil(() => forwarded.length === 2, 'both verdicts');
+    expect(forwarded.filter((f) => f.block).length).toBe(1);
+    expect(forwarded.filter((f) => f.lostBlock === 'stale').length).toBe(1);
+    expect(r.node.submitted.map((s) => s.result)).toEqual([null]);
+    for (const m of [a, b]) await m.waitFor(() => m.job!.clean && m.job!.prevhash === stratumPrev(r.node.tip), 'clean job on our block');
+    // Too late on the old tip: stale for the miner too, and still nothing more for the node.
+    const late = b.find({ job: oldJob });
+    expect(((await b.submit(late.params)).error as unknown[])[0]).toBe(21);
+    expect(r.node.submitted.length).toBe(1);
+    expect(r.server.stats).toMatchObject({ blocksFound: 1, blocksStale: 1, blocksOrphaned: 0, upstreamRejected: 0 });
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', blocks: 1, blocksStale: 1, rejected: 0, reconnects: 0 });
+  });
+
+  it('"blocks found" counts only blocks on the best chain; one that lost a race is orphaned, apart in /status and /metrics', async () => {
+    const r = await setup();
+    const m = await miner(r);
+    const forwarded = forwardedOf(r);
+    // Lost races: as bcoin answers (null) and as bitcoind does ("inconclusive").
+    for (const [i, answer] of [null, 'inconclusive'].entries()) {
+      r.node.sideChainResult = answer;
+      r.node.competeBeforeNextSubmit();
+      expect((await m.submit(m.find().params)).result).toBe(true);
+      await waitUntil(() => forwarded.length === i + 1, `verdict ${i + 1}`);
+      expect(forwarded[i]).toMatchObject({ accepted: true, lostBlock: 'orphaned' });
+      expect(forwarded[i]!.block).toBeFalsy();
+      const sub = r.node.submitted[i]!;
+      expect(sub.result).toBe(answer);
+      expect(r.node.onBestChain(Block.fromHex(sub.hex).getId())).toBe(false);
+      await m.waitFor(() => m.job!.prevhash === stratumPrev(r.node.tip), 'job on the winning tip');
+    }
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 3, 'third verdict');
+    expect(forwarded[2]).toMatchObject({ accepted: true, block: true });
+    expect(r.node.onBestChain(Block.fromHex(r.node.submitted[2]!.hex).getId())).toBe(true);
+
+    expect(r.server.status().stats).toMatchObject({ blocksFound: 1, blocksOrphaned: 2, blocksStale: 0 });
+    expect(r.upstream.status()).toMatchObject({ accepted: 3, blocks: 1, blocksOrphaned: 2, blocksStale: 0 });
+    const metrics = await r.server.metrics.registry.metrics();
+    expect(metrics).toContain('mesos_miner_server_blocks_found_total 1');
+    expect(metrics).toContain('mesos_miner_server_blocks_lost_total{reason="orphaned"} 2');
+    expect(metrics).toContain('mesos_miner_server_blocks_lost_total{reason="stale"} 0');
+  });
+
+  it('a getblockheader that cannot answer: a plain null from submitblock still counts, with the reason kept', async () => {
+    const r = await setup();
+    const m = await miner(r);
+    const forwarded = forwardedOf(r);
+    r.node.failNext('rpc-error', 1, 'getblockheader');
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 1, 'verdict');
+    expect(forwarded[0]).toMatchObject({ accepted: true, block: true });
+    expect(r.upstream.status().lastError).toMatch(/getblockheader: RPC error -10/);
   });
 });
 

@@ -78,7 +78,7 @@ export interface MinerServerStatus {
 
 export interface MinerServerEvents {
   /** A share met the upstream target and was forwarded; resolved with the upstream's answer. */
-  forwarded: [{ worker: string; accepted: boolean; reason?: string; block?: boolean }];
+  forwarded: [{ worker: string; accepted: boolean; reason?: string; block?: boolean; lostBlock?: 'stale' | 'orphaned' }];
 }
 
 export class MinerServer extends EventEmitter<MinerServerEvents> implements SessionHost {
@@ -369,17 +369,26 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
           if (outcome.accepted) {
             this.stats.upstreamAccepted++;
             this.metrics.upstreamShares.inc({ result: 'accepted' });
+          } else if (outcome.lostBlock === 'stale') {
+            // Not a rejection: the upstream kept it back (a block on its tip is already ours).
+            this.metrics.upstreamShares.inc({ result: 'stale' });
           } else {
             this.stats.upstreamRejected++;
             this.metrics.upstreamShares.inc({ result: 'rejected' });
             this.log.warn({ worker, reason: outcome.reason, code: outcome.code }, 'upstream rejected a share');
           }
+          const hash = Buffer.from(built.hash).reverse().toString('hex');
           if (outcome.block) {
             this.stats.blocksFound++;
             this.metrics.blocks.inc();
-            this.log.info({ worker, hash: Buffer.from(built.hash).reverse().toString('hex') }, 'block found');
+            this.log.info({ worker, hash }, 'block found');
+          } else if (outcome.lostBlock) {
+            this.stats.recordLostBlock(outcome.lostBlock);
+            this.metrics.lostBlocks.inc({ reason: outcome.lostBlock });
+            this.log.info({ worker, hash, lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
           }
-          this.emit('forwarded', { worker, accepted: outcome.accepted, reason: outcome.reason, block: outcome.block });
+          const { accepted, reason, block, lostBlock } = outcome;
+          this.emit('forwarded', { worker, accepted, reason, block, lostBlock });
         },
         (err: Error) => {
           this.stats.upstreamErrors++;
