@@ -284,6 +284,22 @@ describe('solo mining end to end', () => {
     expect(warnings[0]!.obj.err).toBe('bitcoind getblocktemplate: RPC error -32603: Assertion failed.');
   });
 
+  it('a long poll answered with something that is not a template also means polling, with the reason logged', async () => {
+    const log = recordingLogger();
+    const r = await setup({ upstream: { logger: log } });
+    const m = await miner(r);
+    await waitUntil(() => r.node.heldPolls === 1, 'long poll held by the node');
+    r.node.failNext('not-an-object', 1, 'getblocktemplate');
+    let tip = r.node.announceTip(); // answers the held poll; the next long poll gets the bad answer
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'job on the first new tip');
+    await waitUntil(() => log.entries.some((e) => e.level === 'warn'), 'the warning');
+    expect(log.entries.filter((e) => e.level === 'warn').map((e) => e.obj.err)).toEqual(['getblocktemplate: result is not an object']);
+    tip = r.node.announceTip();
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'job on the second new tip, by polling', 2000);
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(2);
+  });
+
   it('node down: state disconnected, miners keep their job, a block found meanwhile is retried; recovers', async () => {
     const r = await setup();
     const m = await miner(r);
@@ -405,15 +421,25 @@ describe('solo mining: one block per tip, found means on the best chain', () => 
     expect(metrics).toContain('mesos_miner_server_blocks_lost_total{reason="stale"} 0');
   });
 
-  it('a getblockheader that cannot answer: a plain null from submitblock still counts, with the reason kept', async () => {
+  it('a getblockheader that cannot answer (RPC error, not an object): a plain null from submitblock still counts, the reason kept', async () => {
     const r = await setup();
     const m = await miner(r);
     const forwarded = forwardedOf(r);
     r.node.failNext('rpc-error', 1, 'getblockheader');
-    expect((await m.submit(m.find().params)).result).toBe(true);
+    let share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 1, 'verdict');
     expect(forwarded[0]).toMatchObject({ accepted: true, block: true });
     expect(r.upstream.status().lastError).toMatch(/getblockheader: RPC error -10/);
+
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(r.node.tip), 'job on our block');
+    r.node.failNext('not-an-object', 1, 'getblockheader');
+    share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 2, 'second verdict');
+    expect(forwarded[1]).toMatchObject({ accepted: true, block: true });
+    expect(r.upstream.status().lastError).toBe('bitcoind getblockheader: result has no "confirmations" number');
+    expect(r.upstream.status()).toMatchObject({ blocks: 2, blocksOrphaned: 0 });
   });
 });
 

@@ -6,7 +6,7 @@
 // and records the payload. The node keeps a block tree like the real one: a block on the tip moves the tip (long
 // polls return at once); a valid block on an older parent goes to a side chain, answered null as bcoin does
 // (`sideChainResult: 'inconclusive'` for bitcoind), and getblockheader shows it with confirmations -1.
-// Failure injection: failNext() (HTTP 500, RPC error, non-JSON, 401, a hang), goDown()/comeUp(),
+// Failure injection: failNext() (HTTP 500, RPC error, non-JSON, a result that is not an object, 401, a hang), goDown()/comeUp(),
 // competeBeforeNextSubmit() (another miner's block wins the race), and `longpollFails` (bcoin 2.2 answers every
 // long poll at once with RPC error -32603 "Assertion failed.").
 import { randomBytes } from 'node:crypto';
@@ -26,7 +26,7 @@ export interface FakeTx {
   weight: number;
 }
 
-export type FailureKind = 'http500' | 'rpc-error' | 'not-json' | 'unauthorized' | 'hang';
+export type FailureKind = 'http500' | 'rpc-error' | 'not-json' | 'not-an-object' | 'unauthorized' | 'hang';
 
 export interface FakeBitcoindOptions {
   user?: string;
@@ -312,6 +312,9 @@ export class FakeBitcoind {
         return;
       case 'not-json':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('this is not json');
+        return;
+      case 'not-an-object':
+        this.reply(res, 200, { result: 'surprise', error: null, id });
         return;
       case 'unauthorized':
         res.writeHead(401).end();
