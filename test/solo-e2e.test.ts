@@ -323,6 +323,17 @@ describe('solo mining end to end', () => {
     expect(r.upstream.status().reconnects).toBeGreaterThanOrEqual(1);
   });
 
+  it('stopping while a template request is in flight: stopped, not a failure', async () => {
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: 60_000 } });
+    const m = await miner(r);
+    r.node.failNext('hang', 1, 'getblocktemplate'); // the template asked for after our block never comes
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => r.upstream.status().blocks === 1, 'block counted');
+    await r.upstream.stop(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.upstream.status()).toMatchObject({ state: 'stopped', lastError: null, reconnects: 0 });
+  });
+
   it('RPC errors (HTTP 500, RPC error, non-JSON, 401) are reported and survived', async () => {
     const r = await setup({ upstream: { longpoll: false } });
     const m = await miner(r);

@@ -570,6 +570,7 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   }
 
   private onRpcFailure(err: Error, during: string): void {
+    if (this.stopping) return; // a call cut short by stop() is not a failure of the node
     const message = err.message;
     if (this.stateValue === 'connected') this.reconnects++;
     this.lastError = message;
