@@ -3,6 +3,7 @@
 // target and keeps the books (stats, metrics).
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { hashToDisplayHex } from '../bitcoin/hash.js';
 import { JsonRpcConnection } from '../stratum/codec.js';
 import type { Share } from '../stratum/messages.js';
 import { DEFAULT_VERSION_ROLLING_MASK } from '../stratum/messages.js';
@@ -370,22 +371,21 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
             this.stats.upstreamAccepted++;
             this.metrics.upstreamShares.inc({ result: 'accepted' });
           } else if (outcome.lostBlock === 'stale') {
-            // Not a rejection: the upstream kept it back (a block on its tip is already ours).
+            // Not a rejection: the upstream kept it back (its tip already has our block, or moved on).
             this.metrics.upstreamShares.inc({ result: 'stale' });
           } else {
             this.stats.upstreamRejected++;
             this.metrics.upstreamShares.inc({ result: 'rejected' });
             this.log.warn({ worker, reason: outcome.reason, code: outcome.code }, 'upstream rejected a share');
           }
-          const hash = Buffer.from(built.hash).reverse().toString('hex');
           if (outcome.block) {
             this.stats.blocksFound++;
             this.metrics.blocks.inc();
-            this.log.info({ worker, hash }, 'block found');
+            this.log.info({ worker, hash: hashToDisplayHex(built.hash) }, 'block found');
           } else if (outcome.lostBlock) {
             this.stats.recordLostBlock(outcome.lostBlock);
             this.metrics.lostBlocks.inc({ reason: outcome.lostBlock });
-            this.log.info({ worker, hash, lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
+            this.log.info({ worker, hash: hashToDisplayHex(built.hash), lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
           }
           const { accepted, reason, block, lostBlock } = outcome;
           this.emit('forwarded', { worker, accepted, reason, block, lostBlock });
