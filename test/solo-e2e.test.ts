@@ -3,14 +3,16 @@
 // miners brute-forcing with node:crypto. Every submitted block is decoded and verified with bitcoinjs-lib.
 import { address, Block, networks, payments, script as bscript } from 'bitcoinjs-lib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MinerServer } from '../src/server/miner-server.js';
+import { MinerServer, type MinerServerEvents, type MinerServerOptions } from '../src/server/miner-server.js';
 import { BitcoindUpstream, type BitcoindUpstreamOptions } from '../src/upstream/bitcoind.js';
 import { SEGWIT_BLOCK_542213 as REAL } from './fixtures/segwit-block.js';
 import { FakeBitcoind, templateTxsFromBlock, type FakeBitcoindOptions } from './support/fake-bitcoind.js';
+import { recordingLogger } from './support/pool-harness.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil } from './support/wait-until.js';
 
-const REGTEST_TARGET = 0x7fffffn << 232n; // bits 0x207fffff
+/** The servers' --min-diff: at regtest network difficulty (bits 0x207fffff) the session difficulty, and every share a block. */
+const SESSION_DIFF = 2 ** -24;
 const P2WPKH = payments.p2wpkh({ hash: Buffer.alloc(20, 0x11), network: networks.regtest }).address!;
 const P2TR = address.toBech32(Buffer.alloc(32, 0x22), 1, networks.regtest.bech32);
 const P2PKH = payments.p2pkh({ hash: Buffer.alloc(20, 0x33), network: networks.regtest }).address!;
@@ -35,7 +37,9 @@ afterEach(async () => {
   await r.node.stop();
 });
 
-async function setup(opts: { node?: FakeBitcoindOptions; upstream?: Partial<BitcoindUpstreamOptions> } = {}): Promise<Rig> {
+async function setup(
+  opts: { node?: FakeBitcoindOptions; upstream?: Partial<BitcoindUpstreamOptions>; server?: Partial<MinerServerOptions> } = {},
+): Promise<Rig> {
   const node = new FakeBitcoind({
     transactions: templateTxsFromBlock(REAL.blockHex),
     coinbaseValue: REAL.coinbaseValue,
@@ -57,6 +61,8 @@ async function setup(opts: { node?: FakeBitcoindOptions; upstream?: Partial<Bitc
     port: 0,
     submitRatePerSecond: 100_000,
     subscribeWaitMs: 3000,
+    vardiff: { minDifficulty: SESSION_DIFF },
+    ...opts.server,
   });
   rig = { node, upstream, server, port: 0, miners: [] };
   await upstream.start();
@@ -69,6 +75,13 @@ async function miner(r: Rig, opts: { versionMask?: number } = {}): Promise<TestM
   r.miners.push(m);
   await m.handshake('solo.worker', 'x', opts);
   return m;
+}
+
+/** The server's answers from upstream, in arrival order. */
+function forwardedOf(r: Rig) {
+  const forwarded: MinerServerEvents['forwarded'][0][] = [];
+  r.server.on('forwarded', (f) => forwarded.push(f));
+  return forwarded;
 }
 
 /** Stratum's word-swapped prevhash for a display-hex block hash. */
@@ -107,7 +120,7 @@ describe('solo mining end to end', () => {
     const tipBefore = r.node.tip;
     const heightBefore = r.node.height;
 
-    const share = m.find({ target: REGTEST_TARGET, extranonce2: 'a1b2c3d4', maxTries: 200 });
+    const share = m.find({ extranonce2: 'a1b2c3d4' });
     const reply = await m.submit(share.params);
     expect(reply.error).toBeNull();
     expect(reply.result).toBe(true);
@@ -154,7 +167,7 @@ describe('solo mining end to end', () => {
       const r = await setup({ node: { transactions: [], coinbaseValue: 5_000_000_000, height: 17 }, upstream: { payoutAddress: payout } });
       const m = await miner(r);
       expect(m.job!.branch).toEqual([]);
-      const share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+      const share = m.find();
       expect((await m.submit(share.params)).result).toBe(true);
       await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
       const block = Block.fromHex(r.node.submitted[0]!.hex);
@@ -188,7 +201,7 @@ describe('solo mining end to end', () => {
     expect(m.job!.clean).toBe(true);
     expect(latency).toBeLessThan(500);
     expect(m.job!.branch).toEqual([]); // the node's mempool was emptied by the block
-    const share = m.find({ job: oldJob, target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find({ job: oldJob });
     const reply = await m.submit(share.params);
     expect((reply.error as unknown[])[0]).toBe(21);
     expect(r.node.submitted.length).toBe(0);
@@ -217,7 +230,7 @@ describe('solo mining end to end', () => {
     await new Promise((res) => setTimeout(res, 150));
     expect(m.jobs.length).toBe(3); // first, second, the deferred one: nothing else
     // Shares on the earlier non-clean job still make a valid block.
-    const share = m.find({ job: second, target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find({ job: second });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
     expect(r.node.submitted[0]!.result).toBeNull();
@@ -229,7 +242,7 @@ describe('solo mining end to end', () => {
     const r = await setup();
     const m = await miner(r, { versionMask: 0x1fffe000 });
     expect(m.versionMask).toBe(0x1fffe000);
-    const share = m.find({ target: REGTEST_TARGET, versionBits: 0x0abc0000, maxTries: 200 });
+    const share = m.find({ versionBits: 0x0abc0000 });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => r.node.submitted.length === 1, 'submitblock');
     expect(r.node.submitted[0]!.result).toBeNull();
@@ -249,6 +262,44 @@ describe('solo mining end to end', () => {
     expect(r.node.calls.some((c) => c.longpoll)).toBe(false);
   });
 
+  it('a long poll answered with an RPC error (bcoin) means polling: connected, one warning, no reconnects, new tips within ~1 s', async () => {
+    // The default poll interval: it alone must bring a new tip to the miners.
+    const log = recordingLogger();
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: undefined, logger: log } });
+    const m = await miner(r);
+    await waitUntil(() => r.node.calls.some((c) => c.longpoll), 'one long poll tried');
+    const polls = () => r.node.calls.filter((c) => c.method === 'getbestblockhash').length;
+    const before = polls();
+    await waitUntil(() => polls() >= before + 2, 'tip polls go on');
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(1);
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    for (let i = 0; i < 2; i++) {
+      const tip = r.node.announceTip();
+      await m.waitFor(() => m.job!.prevhash === stratumPrev(tip) && m.job!.clean, `clean job on new tip ${i + 1}`, 2000);
+    }
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(1);
+    const warnings = log.entries.filter((e) => e.level === 'warn' || e.level === 'error');
+    expect(warnings.map((e) => e.msg)).toEqual(['bitcoind long poll not usable: following the tip with getbestblockhash polls']);
+    expect(warnings[0]!.obj.err).toBe('bitcoind getblocktemplate: RPC error -32603: Assertion failed.');
+  });
+
+  it('a long poll answered with something that is not a template also means polling, with the reason logged', async () => {
+    const log = recordingLogger();
+    const r = await setup({ upstream: { logger: log } });
+    const m = await miner(r);
+    await waitUntil(() => r.node.heldPolls === 1, 'long poll held by the node');
+    r.node.failNext('not-an-object', 1, 'getblocktemplate');
+    let tip = r.node.announceTip(); // answers the held poll; the next long poll gets the bad answer
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'job on the first new tip');
+    await waitUntil(() => log.entries.some((e) => e.level === 'warn'), 'the warning');
+    expect(log.entries.filter((e) => e.level === 'warn').map((e) => e.obj.err)).toEqual(['getblocktemplate: result is not an object']);
+    tip = r.node.announceTip();
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'job on the second new tip, by polling', 2000);
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', reconnects: 0, lastError: null });
+    expect(r.node.calls.filter((c) => c.longpoll).length).toBe(2);
+  });
+
   it('node down: state disconnected, miners keep their job, a block found meanwhile is retried; recovers', async () => {
     const r = await setup();
     const m = await miner(r);
@@ -260,7 +311,7 @@ describe('solo mining end to end', () => {
     expect(m.closed).toBe(false);
     expect(m.job!.id).toBe(job.id);
     // A block while the node is away: submitblock is retried until the node is back.
-    const share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+    const share = m.find();
     expect((await m.submit(share.params)).result).toBe(true);
     await new Promise((res) => setTimeout(res, 150));
     await r.node.comeUp();
@@ -270,6 +321,17 @@ describe('solo mining end to end', () => {
     await m.waitFor(() => m.job!.clean && m.job!.id !== job.id, 'clean job after the block', 3000);
     expect(r.upstream.status().blocks).toBe(1);
     expect(r.upstream.status().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stopping while a template request is in flight: stopped, not a failure', async () => {
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: 60_000 } });
+    const m = await miner(r);
+    r.node.failNext('hang', 1, 'getblocktemplate'); // the template asked for after our block never comes
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => r.upstream.status().blocks === 1, 'block counted');
+    await r.upstream.stop(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.upstream.status()).toMatchObject({ state: 'stopped', lastError: null, reconnects: 0 });
   });
 
   it('RPC errors (HTTP 500, RPC error, non-JSON, 401) are reported and survived', async () => {
@@ -293,24 +355,164 @@ describe('solo mining end to end', () => {
     await m.waitFor(() => m.job!.prevhash === stratumPrev(tip), 'still following the chain', 2000);
   });
 
-  it('submitblock verdicts: a reject reason is counted as rejected, "inconclusive" as found', async () => {
+  it('submitblock verdicts: a reject reason is counted as rejected and leaves the tip open for the next solution', async () => {
     const r = await setup({ node: { submitResult: 'bad-cb-amount' } });
     const m = await miner(r);
-    const forwarded: { accepted: boolean; reason?: string; block?: boolean }[] = [];
-    r.server.on('forwarded', (f) => forwarded.push(f));
-    let share = m.find({ target: REGTEST_TARGET, maxTries: 200 });
+    const forwarded = forwardedOf(r);
+    let share = m.find();
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 1, 'first verdict');
     expect(forwarded[0]).toMatchObject({ accepted: false, reason: 'bad-cb-amount' });
-    expect(r.upstream.status()).toMatchObject({ rejected: 1, blocks: 0 });
+    expect(r.upstream.status()).toMatchObject({ rejected: 1, blocks: 0, blocksStale: 0 });
     expect(r.upstream.status().lastError).toContain('bad-cb-amount');
 
-    r.node.submitResult = 'inconclusive';
-    share = m.find({ target: REGTEST_TARGET, startNonce: share.nextNonce, maxTries: 200 });
+    r.node.submitResult = undefined;
+    share = m.find({ startNonce: share.nextNonce });
     expect((await m.submit(share.params)).result).toBe(true);
     await waitUntil(() => forwarded.length === 2, 'second verdict');
     expect(forwarded[1]).toMatchObject({ accepted: true, block: true });
     expect(r.upstream.status()).toMatchObject({ accepted: 1, blocks: 1 });
+    expect(r.node.submitted.map((s) => s.result)).toEqual(['bad-cb-amount', null]);
+  });
+});
+
+describe('solo mining: one block per tip, found means on the best chain', () => {
+  it('a second solution on a tip we already have a block on is stale, never submitted; every miner moves on at once', async () => {
+    // As on bcoin: no long poll, and a tip poll too slow to matter: only the template fetched right after
+    // submitblock can move the miners.
+    const r = await setup({ node: { longpollFails: true }, upstream: { pollIntervalMs: 60_000 } });
+    const a = await miner(r);
+    const b = await miner(r);
+    const oldJob = b.job!;
+    const forwarded = forwardedOf(r);
+    const first = a.find();
+    const second = a.find({ startNonce: first.nextNonce });
+    const replies = await Promise.all([a.submit(first.params), a.submit(second.params)]);
+    expect(replies.map((reply) => reply.result)).toEqual([true, true]); // valid shares at the session difficulty
+    await waitUntil(() => forwarded.length === 2, 'both verdicts');
+    expect(forwarded.filter((f) => f.block).length).toBe(1);
+    expect(forwarded.filter((f) => f.lostBlock === 'stale').length).toBe(1);
+    expect(r.node.submitted.map((s) => s.result)).toEqual([null]);
+    for (const m of [a, b]) await m.waitFor(() => m.job!.clean && m.job!.prevhash === stratumPrev(r.node.tip), 'clean job on our block');
+    // Too late on the old tip: stale for the miner too, and still nothing more for the node.
+    const late = b.find({ job: oldJob });
+    expect(((await b.submit(late.params)).error as unknown[])[0]).toBe(21);
+    expect(r.node.submitted.length).toBe(1);
+    expect(r.server.stats).toMatchObject({ blocksFound: 1, blocksStale: 1, blocksOrphaned: 0, upstreamRejected: 0 });
+    expect(r.upstream.status()).toMatchObject({ state: 'connected', blocks: 1, blocksStale: 1, rejected: 0, reconnects: 0 });
+  });
+
+  it('"blocks found" counts only blocks on the best chain; one that lost a race is orphaned, apart in /status and /metrics', async () => {
+    const r = await setup();
+    const m = await miner(r);
+    const forwarded = forwardedOf(r);
+    // Lost races: as bcoin answers (null) and as bitcoind does ("inconclusive").
+    for (const [i, answer] of [null, 'inconclusive'].entries()) {
+      r.node.sideChainResult = answer;
+      r.node.competeBeforeNextSubmit();
+      expect((await m.submit(m.find().params)).result).toBe(true);
+      await waitUntil(() => forwarded.length === i + 1, `verdict ${i + 1}`);
+      expect(forwarded[i]).toMatchObject({ accepted: true, lostBlock: 'orphaned' });
+      expect(forwarded[i]!.block).toBeFalsy();
+      const sub = r.node.submitted[i]!;
+      expect(sub.result).toBe(answer);
+      expect(r.node.onBestChain(Block.fromHex(sub.hex).getId())).toBe(false);
+      await m.waitFor(() => m.job!.prevhash === stratumPrev(r.node.tip), 'job on the winning tip');
+    }
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 3, 'third verdict');
+    expect(forwarded[2]).toMatchObject({ accepted: true, block: true });
+    expect(r.node.onBestChain(Block.fromHex(r.node.submitted[2]!.hex).getId())).toBe(true);
+
+    expect(r.server.status().stats).toMatchObject({ blocksFound: 1, blocksOrphaned: 2, blocksStale: 0 });
+    expect(r.upstream.status()).toMatchObject({ accepted: 3, blocks: 1, blocksOrphaned: 2, blocksStale: 0 });
+    const metrics = await r.server.metrics.registry.metrics();
+    expect(metrics).toContain('mesos_miner_server_blocks_found_total 1');
+    expect(metrics).toContain('mesos_miner_server_blocks_lost_total{reason="orphaned"} 2');
+    expect(metrics).toContain('mesos_miner_server_blocks_lost_total{reason="stale"} 0');
+  });
+
+  it('a getblockheader that cannot answer (RPC error, not an object): a plain null from submitblock still counts, the reason kept', async () => {
+    const r = await setup();
+    const m = await miner(r);
+    const forwarded = forwardedOf(r);
+    r.node.failNext('rpc-error', 1, 'getblockheader');
+    let share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 1, 'verdict');
+    expect(forwarded[0]).toMatchObject({ accepted: true, block: true });
+    expect(r.upstream.status().lastError).toMatch(/getblockheader: RPC error -10/);
+
+    await m.waitFor(() => m.job!.prevhash === stratumPrev(r.node.tip), 'job on our block');
+    r.node.failNext('not-an-object', 1, 'getblockheader');
+    share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => forwarded.length === 2, 'second verdict');
+    expect(forwarded[1]).toMatchObject({ accepted: true, block: true });
+    expect(r.upstream.status().lastError).toBe('bitcoind getblockheader: result has no "confirmations" number');
+    expect(r.upstream.status()).toMatchObject({ blocks: 2, blocksOrphaned: 0 });
+  });
+});
+
+describe('solo mining: session difficulty', () => {
+  it('never goes below --min-diff at regtest network difficulty (4.66e-10), and every share there is a block', async () => {
+    const r = await setup({ server: { initialDifficulty: 2 ** -40, vardiff: { minDifficulty: 2 ** -20 } } });
+    const m = await miner(r);
+    expect(r.upstream.status().difficulty).toBeLessThan(1e-9);
+    expect(m.difficulty).toBe(2 ** -20);
+    expect(m.job!.difficulty).toBe(2 ** -20);
+    // A miner asking for less gets the floor.
+    expect((await m.request('mining.suggest_difficulty', [1e-12])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(2 ** -20);
+    const share = m.find();
+    expect((await m.submit(share.params)).result).toBe(true);
+    await waitUntil(() => r.node.submitted.length === 1 && r.upstream.status().blocks === 1, 'the share is a block');
+    await m.waitFor(() => m.job!.clean && m.job!.prevhash === stratumPrev(r.node.tip), 'clean job on our block');
+    expect(m.difficulty).toBe(2 ** -20);
+  });
+
+  it('stays at or below the network difficulty when that is above --min-diff (no block is ever below the session target)', async () => {
+    const r = await setup({ node: { bits: 0x1d00ffff }, server: { vardiff: { minDifficulty: 2 ** -20 } } });
+    const m = await miner(r);
+    expect(r.upstream.status().difficulty).toBe(1);
+    expect(m.difficulty).toBe(1); // start difficulty 1
+    expect((await m.request('mining.suggest_difficulty', [2 ** 20])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(1);
+    expect((await m.request('mining.suggest_difficulty', [2 ** -30])).result).toBe(true);
+    expect(r.server.status().miners[0]!.difficulty).toBe(2 ** -20);
+  });
+});
+
+describe('solo mining: blocks over the submit rate', () => {
+  /** `count` shares on the miner's current job, found before any is sent. */
+  function shares(m: TestMiner, count: number) {
+    const found = [];
+    for (let i = 0, nonce = 0; i < count; i++) {
+      const share = m.find({ startNonce: nonce });
+      nonce = share.nextNonce;
+      found.push(share);
+    }
+    return found;
+  }
+
+  it('a share that meets the network target is never refused for the rate', async () => {
+    const r = await setup({ server: { submitRatePerSecond: 1 } });
+    const m = await miner(r);
+    const replies = await Promise.all(shares(m, 10).map((s) => m.submit(s.params)));
+    expect(replies.map((reply) => reply.error)).toEqual(Array(10).fill(null));
+    expect(r.server.stats.rejectedByReason['rate-limited']).toBeUndefined();
+    expect(r.server.stats.forwarded).toBe(10);
+  });
+
+  it('other shares over the rate are refused as before', async () => {
+    const r = await setup({ node: { bits: 0x1d00ffff }, server: { submitRatePerSecond: 1, initialDifficulty: SESSION_DIFF } });
+    const m = await miner(r);
+    expect(m.difficulty).toBe(SESSION_DIFF); // far below the network's 1: these shares are not blocks
+    const replies = await Promise.all(shares(m, 10).map((s) => m.submit(s.params)));
+    const limited = replies.filter((reply) => (reply.error as unknown[] | null)?.[1] === 'Submit rate limit exceeded');
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect(r.server.stats.rejectedByReason['rate-limited']).toBe(limited.length);
+    expect(r.server.stats.forwarded).toBe(0);
   });
 });
 

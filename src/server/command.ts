@@ -33,7 +33,7 @@ export function registerServeCommand(program: Command): void {
     .option('--submit-rate <n>', 'submits per second allowed per miner (bursts up to twice that)', d.submitRate)
     .option('--idle-timeout <s>', 'drop a miner that sends nothing for this long', d.idleTimeout)
     .option('--vardiff-target <s>', 'seconds between shares each miner is steered towards', d.vardiffTarget)
-    .option('--min-diff <d>', 'lowest share difficulty (decimal or fraction, e.g. 1/65536)', d.minDiff)
+    .option('--min-diff <d>', 'lowest share difficulty (decimal or fraction, e.g. 1/65536); holds in solo mode whatever the network difficulty', d.minDiff)
     .option('--max-diff <d>', 'highest share difficulty (never above the pool difficulty anyway)', d.maxDiff)
     .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)

@@ -2,7 +2,7 @@
 // job they wrap: a session whose difficulty changes gets the same upstream job again under a new id, so every id
 // a miner holds stands for exactly one (upstream job, difficulty) pair.
 import type { UpstreamJob } from '../upstream/types.js';
-import { difficultyToTarget } from '../bitcoin/target.js';
+import { difficultyToTarget, nbitsToTarget } from '../bitcoin/target.js';
 import { targetToLeBytes } from './difficulty.js';
 import { JobTemplate } from './job-template.js';
 import { ShareHashSet } from './share-set.js';
@@ -14,6 +14,8 @@ export interface ServerJob {
   template: JobTemplate;
   /** Upstream target as LE bytes (shares meeting it are forwarded). */
   upstreamTargetLe: Buffer;
+  /** Block target (the job's nbits) as LE bytes: a share meeting it is a block. */
+  networkTargetLe: Buffer;
   /** Set when a clean job of the same space replaced it, or its space was lost: shares get "stale". */
   stale: boolean;
   /** Hashes of the shares accepted for this upstream job (any session), for duplicate detection. */
@@ -30,6 +32,15 @@ export function shareTargetLe(difficulty: number): Buffer {
     targetCache.set(difficulty, t);
   }
   return t;
+}
+
+/** The block target of a job's nbits (hex checked by JobTemplate); nbits that make no target make no block. */
+function networkTargetLe(nbits: string): Buffer {
+  try {
+    return targetToLeBytes(nbitsToTarget(parseInt(nbits, 16)));
+  } catch {
+    return Buffer.alloc(32);
+  }
 }
 
 export class JobBook {
@@ -50,6 +61,7 @@ export class JobBook {
       upstream,
       template: new JobTemplate(upstream),
       upstreamTargetLe: targetToLeBytes(upstream.target),
+      networkTargetLe: networkTargetLe(upstream.nbits),
       stale: false,
       seen: new ShareHashSet(),
     };

@@ -68,6 +68,7 @@ export class ServerMetrics {
   readonly acceptedShares: { inc(): void };
   readonly upstreamShares: Counter<'result'>;
   readonly blocks: Counter;
+  readonly lostBlocks: Counter<'reason'>;
   readonly connectionsTotal: Counter<'outcome'>;
   readonly shareLatency: FastHistogram;
 
@@ -93,11 +94,22 @@ export class ServerMetrics {
     };
     this.upstreamShares = new Counter({
       name: 'mesos_miner_server_upstream_shares_total',
-      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error)',
+      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error; stale: a solo block solution kept back)',
       labelNames: ['result'],
       registers,
     });
-    this.blocks = new Counter({ name: 'mesos_miner_server_blocks_found_total', help: 'Blocks found', registers });
+    this.blocks = new Counter({
+      name: 'mesos_miner_server_blocks_found_total',
+      help: 'Blocks found (solo: on the node\'s best chain when checked after submitblock)',
+      registers,
+    });
+    this.lostBlocks = new Counter({
+      name: 'mesos_miner_server_blocks_lost_total',
+      help: 'Block solutions not on the best chain: stale (not submitted: a block of ours was already on that tip, or it had moved on), orphaned (the node took it, not on its best chain)',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['stale', 'orphaned']) this.lostBlocks.inc({ reason }, 0);
     this.connectionsTotal = new Counter({
       name: 'mesos_miner_server_connections_total',
       help: 'Downstream connections, by outcome (accepted, refused at the connection limit)',

@@ -3,6 +3,7 @@
 // target and keeps the books (stats, metrics).
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { hashToDisplayHex } from '../bitcoin/hash.js';
 import { JsonRpcConnection } from '../stratum/codec.js';
 import type { Share } from '../stratum/messages.js';
 import { DEFAULT_VERSION_ROLLING_MASK } from '../stratum/messages.js';
@@ -78,7 +79,7 @@ export interface MinerServerStatus {
 
 export interface MinerServerEvents {
   /** A share met the upstream target and was forwarded; resolved with the upstream's answer. */
-  forwarded: [{ worker: string; accepted: boolean; reason?: string; block?: boolean }];
+  forwarded: [{ worker: string; accepted: boolean; reason?: string; block?: boolean; lostBlock?: 'stale' | 'orphaned' }];
 }
 
 export class MinerServer extends EventEmitter<MinerServerEvents> implements SessionHost {
@@ -320,6 +321,16 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     return this.book.has(job);
   }
 
+  /**
+   * Proxy mode: the pool's difficulty, even below --min-diff (a share the pool would pay for is never thrown away).
+   * Solo mode: the network's, but never below --min-diff: a share that meets the network target is a block at any
+   * session difficulty, and following regtest's 4.66e-10 down would make every hash a share.
+   */
+  difficultyCeiling(job: ServerJob): number {
+    const upstream = job.upstream.difficulty;
+    return this.upstream.kind === 'solo' ? Math.max(upstream, this.vardiff.minDifficulty) : upstream;
+  }
+
   onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void {
     const now = Date.now();
     if (verdict.ok) {
@@ -359,6 +370,9 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
           if (outcome.accepted) {
             this.stats.upstreamAccepted++;
             this.metrics.upstreamShares.inc({ result: 'accepted' });
+          } else if (outcome.lostBlock === 'stale') {
+            // Not a rejection: the upstream kept it back (its tip already has our block, or moved on).
+            this.metrics.upstreamShares.inc({ result: 'stale' });
           } else {
             this.stats.upstreamRejected++;
             this.metrics.upstreamShares.inc({ result: 'rejected' });
@@ -367,9 +381,14 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
           if (outcome.block) {
             this.stats.blocksFound++;
             this.metrics.blocks.inc();
-            this.log.info({ worker, hash: Buffer.from(built.hash).reverse().toString('hex') }, 'block found');
+            this.log.info({ worker, hash: hashToDisplayHex(built.hash) }, 'block found');
+          } else if (outcome.lostBlock) {
+            this.stats.recordLostBlock(outcome.lostBlock);
+            this.metrics.lostBlocks.inc({ reason: outcome.lostBlock });
+            this.log.info({ worker, hash: hashToDisplayHex(built.hash), lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
           }
-          this.emit('forwarded', { worker, accepted: outcome.accepted, reason: outcome.reason, block: outcome.block });
+          const { accepted, reason, block, lostBlock } = outcome;
+          this.emit('forwarded', { worker, accepted, reason, block, lostBlock });
         },
         (err: Error) => {
           this.stats.upstreamErrors++;

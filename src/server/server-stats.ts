@@ -1,4 +1,5 @@
 // Share accounting of the whole server: accepted/rejected by reason, upstream answers, blocks, pool hashrate.
+// Blocks found are blocks on the best chain; solutions that did not make it are counted apart (stale, orphaned).
 import type { ShareRejectReason } from './share-check.js';
 import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 
@@ -8,6 +9,10 @@ export interface ServerStatsSnapshot {
   shares: { accepted: number; rejected: number; stale: number; rejectedByReason: Partial<Record<ShareRejectReason, number>> };
   upstream: { forwarded: number; accepted: number; rejected: number; errors: number; pending: number };
   blocksFound: number;
+  /** Block solutions not submitted: their tip already had a block of ours, or had moved on. */
+  blocksStale: number;
+  /** Blocks the node took but not on its best chain. */
+  blocksOrphaned: number;
   hashrate: Record<HashrateWindow, number>;
   bestShareDifficulty: number;
 }
@@ -23,6 +28,8 @@ export class ServerStats {
   upstreamErrors = 0;
   pendingUpstream = 0;
   blocksFound = 0;
+  blocksStale = 0;
+  blocksOrphaned = 0;
   bestShareDifficulty = 0;
   readonly hashrate = new ShareHashrate(Date.now());
 
@@ -34,6 +41,11 @@ export class ServerStats {
   recordRejected(reason: ShareRejectReason): void {
     this.rejected++;
     this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + 1;
+  }
+
+  recordLostBlock(why: 'stale' | 'orphaned'): void {
+    if (why === 'stale') this.blocksStale++;
+    else this.blocksOrphaned++;
   }
 
   snapshot(now = Date.now()): ServerStatsSnapshot {
@@ -54,6 +66,8 @@ export class ServerStats {
         pending: this.pendingUpstream,
       },
       blocksFound: this.blocksFound,
+      blocksStale: this.blocksStale,
+      blocksOrphaned: this.blocksOrphaned,
       hashrate: this.hashrate.snapshot(now),
       bestShareDifficulty: this.bestShareDifficulty,
     };

@@ -10,6 +10,7 @@ import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
 import {
   CoinbaseRootCache,
+  RATE_LIMITED,
   REJECT_CODES,
   checkShare,
   reject,
@@ -32,6 +33,8 @@ export interface SessionHost {
   releaseSlot(session: Session): void;
   currentJob(spaceId: string): ServerJob | null;
   jobKnown(job: ServerJob): boolean;
+  /** Highest session difficulty for a job (see MinerServer.difficultyCeiling). */
+  difficultyCeiling(job: ServerJob): number;
   /** Accounting and forwarding of a checked share. */
   /** `startedAt` is the performance.now() of the submit's arrival. */
   onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void;
@@ -93,6 +96,7 @@ export class Session {
     versionMask: 0,
     now: 0,
     rootCache: this.rootCache,
+    blocksOnly: false,
   };
   private aliasCounter = 0;
   private tokens: number;
@@ -175,8 +179,7 @@ export class Session {
    */
   sendJob(job: ServerJob, clean: boolean, notifyLine?: string): void {
     if (!this.ready) return;
-    const ceiling = job.upstream.difficulty;
-    const difficulty = this.vardiff.clamp(this.difficulty, ceiling);
+    const difficulty = this.vardiff.clamp(this.difficulty, this.host.difficultyCeiling(job));
     if (difficulty !== this.sentDifficulty) {
       this.difficulty = difficulty;
       this.sentDifficulty = difficulty;
@@ -397,7 +400,7 @@ export class Session {
       return;
     }
     const job = this.slot ? this.host.currentJob(this.slot.spaceId) : null;
-    const next = this.vardiff.clamp(d, job?.upstream.difficulty);
+    const next = this.vardiff.clamp(d, job ? this.host.difficultyCeiling(job) : undefined);
     if (id !== undefined) this.respond(id, true);
     if (next !== this.difficulty) {
       this.difficulty = next;
@@ -425,19 +428,13 @@ export class Session {
       return this.finishSubmit(id, share0(), reject('malformed', (err as Error).message), startedAt);
     }
     let verdict: ShareVerdict;
-    if (!this.takeToken(now)) {
-      verdict = reject('rate-limited', 'Submit rate limit exceeded');
-      if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
-        this.finishSubmit(id, share, verdict, startedAt);
-        this.close('submit flood: rate limit exceeded persistently');
-        return;
-      }
-    } else if (!this.subscribed || !this.slot) {
+    // Over the rate a share is still checked: a block must never be lost to the limiter.
+    const overRate = !this.takeToken(now);
+    if (!this.subscribed || !this.slot) {
       verdict = reject('not-subscribed', 'Not subscribed');
     } else if (!this.workers.has(user)) {
       verdict = reject('unauthorized', `Unauthorized worker ${user.slice(0, 64)}`);
     } else {
-      this.consecutiveRateLimited = 0;
       const announced = this.announced.get(share.jobId);
       // One context object per session, refilled per share (checkShare keeps no reference to it).
       const ctx = this.checkContext;
@@ -448,8 +445,18 @@ export class Session {
       ctx.extranonce2Size = this.slot.extranonce2Size;
       ctx.versionMask = this.versionMask;
       ctx.now = now;
+      ctx.blocksOnly = overRate;
       verdict = checkShare(ctx, share);
       ctx.job = undefined;
+    }
+    if (!overRate) this.consecutiveRateLimited = 0;
+    else if (!verdict.ok) {
+      verdict = RATE_LIMITED;
+      if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
+        this.finishSubmit(id, share, verdict, startedAt);
+        this.close('submit flood: rate limit exceeded persistently');
+        return;
+      }
     }
     this.finishSubmit(id, share, verdict, startedAt);
   }
@@ -476,7 +483,7 @@ export class Session {
     if (!this.ready || this.sentDifficulty === 0) return;
     const job = this.slot ? this.host.currentJob(this.slot.spaceId) : null;
     if (!job) return;
-    const next = this.vardiff.check(this.difficulty, now, job.upstream.difficulty);
+    const next = this.vardiff.check(this.difficulty, now, this.host.difficultyCeiling(job));
     if (next !== null && next !== this.difficulty) {
       this.difficulty = next;
       this.reannounce();

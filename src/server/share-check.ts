@@ -76,6 +76,8 @@ export interface ShareCheckContext {
   rootCache?: CoinbaseRootCache;
   /** Also return coinbase/header/hash for shares that are not forwarded (tests, diagnostics). */
   keepBuilt?: boolean;
+  /** Over the submit rate: only a block (a share meeting the network target) is accepted, others are 'rate-limited'. */
+  blocksOnly?: boolean;
 }
 
 /**
@@ -133,6 +135,8 @@ export function reject(reason: ShareRejectReason, message: string): ShareRejecti
   return { ok: false, reason, message };
 }
 
+export const RATE_LIMITED = reject('rate-limited', 'Submit rate limit exceeded');
+
 export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
   const job = ctx.job;
   if (!job || !ctx.jobKnown) return reject('job-not-found', `Job not found: ${share.jobId}`);
@@ -174,6 +178,8 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
   if (!leHashMeetsTarget(hashScratch, shareTargetLe(ctx.difficulty))) {
     return reject('low-difficulty', `Low difficulty share (session difficulty ${ctx.difficulty})`);
   }
+  // Before the duplicate set: a share refused for the rate leaves no trace.
+  if (ctx.blocksOnly && !leHashMeetsTarget(hashScratch, job.networkTargetLe)) return RATE_LIMITED;
   // Same header = same work: the hash is the duplicate key (it covers extranonce1/2, ntime, nonce and version).
   if (!job.seen.add(hashScratch)) return reject('duplicate', 'Duplicate share');
   const meetsUpstream = leHashMeetsTarget(hashScratch, job.upstreamTargetLe);

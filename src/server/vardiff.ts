@@ -1,6 +1,6 @@
 // Per-session variable difficulty: steers each miner towards one share every `targetSeconds`, so a CPU miner and
 // an ASIC both send a steady, cheap-to-check trickle. Retargets are bounded (at most x4 / /4 at a time) and
-// clamped to [minDifficulty, ceiling]; in proxy mode the ceiling is the upstream difficulty.
+// clamped to [minDifficulty, ceiling]; the ceiling is the upstream difficulty (see MinerServer.difficultyCeiling).
 
 export interface VardiffOptions {
   /** Desired seconds between shares. */
@@ -72,7 +72,7 @@ export class Vardiff {
 
   /**
    * Returns the new difficulty when a retarget is due and changes it noticeably, else null.
-   * `now` in milliseconds; `ceiling` is the upstream difficulty in proxy mode.
+   * `now` in milliseconds; `ceiling` is the upstream difficulty (see MinerServer.difficultyCeiling).
    */
   check(current: number, now: number, ceiling = Infinity): number | null {
     const elapsed = (now - this.windowStart) / 1000;

@@ -1,6 +1,13 @@
 // Solo mode upstream: a Bitcoin node. Work comes from getblocktemplate (long polling, with getbestblockhash polls
 // as a fallback and a guard against a stuck long poll); the server builds its own coinbase paying --payout, and a
 // share that meets the network target is a block: assembled here and handed to submitblock.
+// A node that answers a long poll with an RPC error (bcoin 2.2: -32603 "Assertion failed." at once) does not
+// support it: we stay connected and follow the tip with the poll alone, which is why the poll is frequent.
+//
+// One block per tip: once a solution on a tip is on its way to the node, another solution on that tip would only
+// compete with our own block, so it is counted as stale and never submitted; right after submitblock a fresh
+// template moves every miner to the new tip. A block counts as found only once getblockheader shows it on the
+// node's best chain (bcoin answers submitblock with null for a side-chain block too); otherwise it is orphaned.
 //
 // One extranonce space: 4 bytes of extranonce1 chosen here + 8 bytes of extranonce2 that the miner server splits
 // among its miners (4-byte prefixes). A new tip is a clean job at once; a better template for the same tip (more
@@ -10,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { addressToScript, NETWORKS, type NetworkName } from '../bitcoin/address.js';
 import { hashToDisplayHex } from '../bitcoin/hash.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type LogSink } from '../log.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { BitcoindRpcClient, RpcError, RpcTransportError } from './rpc.js';
 import {
@@ -47,7 +54,7 @@ export interface BitcoindUpstreamOptions {
   coinbaseTag?: string;
   /** Use getblocktemplate long polling (default true). */
   longpoll?: boolean;
-  /** getbestblockhash poll period, also the retry base while the node is down (default 5 s). */
+  /** getbestblockhash poll period, also the retry base while the node is down (default 500 ms). */
   pollIntervalMs?: number;
   /** Without long polling: fetch a fresh template for the same tip this often (default 30 s). */
   refreshIntervalMs?: number;
@@ -57,7 +64,7 @@ export interface BitcoindUpstreamOptions {
   longpollTimeoutMs?: number;
   rpcTimeoutMs?: number;
   backoff?: BackoffOptions;
-  /** Extra submitblock attempts when the node cannot be reached (default 4). */
+  /** Extra submitblock (and getblockheader) attempts when the node cannot be reached (default 4). */
   submitRetries?: number;
   /** Version bits miners may roll (default 0x1fffe000, BIP 320). */
   versionMask?: number;
@@ -65,14 +72,18 @@ export interface BitcoindUpstreamOptions {
   extranonce1?: string;
   /** Called when solo mining cannot go on (payout address not valid on the node's network). */
   onFatal?: (err: Error) => void;
-  logger?: Logger;
+  logger?: LogSink;
 }
 
 export const SOLO_SPACE_ID = 'solo';
 /** Upstream extranonce2 size: 8 bytes leave the server 4-byte prefixes and each miner 4 bytes. */
 export const SOLO_EXTRANONCE2_SIZE = 8;
 const DEFAULT_TAG = '/mesos-miner/';
+/** Without a working long poll a new tip reaches the miners within this (plus two RPC round trips). */
+const DEFAULT_POLL_INTERVAL_MS = 500;
 const MAX_WORKS = 32;
+/** submitblock answers (BIP 22) meaning the node has the block and found it valid; null is the plain "accepted". */
+const BLOCK_TAKEN = new Set(['inconclusive', 'duplicate', 'duplicate-inconclusive']);
 
 /** getblockchaininfo's `chain` -> address network. */
 export function networkOfChain(chain: unknown): NetworkName {
@@ -117,7 +128,7 @@ interface CurrentWork {
 export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Upstream {
   readonly kind = 'solo' as const;
   readonly rpc: BitcoindRpcClient;
-  private readonly log: Logger;
+  private readonly log: LogSink;
   private readonly options: BitcoindUpstreamOptions;
   private readonly space: UpstreamWorkSpace;
   private readonly extranonce1: Buffer;
@@ -129,6 +140,8 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   private readonly pollBackoff: Backoff;
   private readonly longpollBackoff: Backoff;
   private readonly works = new Map<string, SoloWork>();
+  /** Tips a block of ours is on, or on its way to: further solutions on them are stale (cleared with `works`). */
+  private readonly solvedTips = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private payoutScript: Buffer | null = null;
   private network: NetworkName | null = null;
@@ -138,11 +151,14 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   private lastJobAt = 0;
   private lastTemplateAt = 0;
   private longpollId: string | null = null;
+  /** Off by option, or once the node showed it cannot long-poll. */
+  private longpollEnabled: boolean;
   private longpollRunning = false;
   private pending: BlockTemplate | null = null;
   private pendingTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | null = null;
+  private nextRefresh: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private started = false;
   private stopping = false;
@@ -150,6 +166,8 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   private accepted = 0;
   private rejected = 0;
   private blocks = 0;
+  private blocksStale = 0;
+  private blocksOrphaned = 0;
   private reconnects = 0;
   private lastError: string | null = null;
 
@@ -174,9 +192,10 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       throw new Error(`solo extranonce1 must be 4 bytes of hex, got ${JSON.stringify(options.extranonce1)}`);
     }
     this.space = { spaceId: SOLO_SPACE_ID, extranonce1: this.extranonce1.toString('hex'), extranonce2Size: SOLO_EXTRANONCE2_SIZE };
+    this.longpollEnabled = options.longpoll !== false;
     this.tag = Buffer.from(options.coinbaseTag ?? DEFAULT_TAG, 'utf8');
     if (this.tag.length > 60) throw new Error(`coinbase tag is ${this.tag.length} bytes; at most 60 fit in the scriptSig`);
-    this.pollIntervalMs = positive('poll interval', options.pollIntervalMs ?? 5000);
+    this.pollIntervalMs = positive('poll interval', options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
     this.refreshIntervalMs = positive('template refresh interval', options.refreshIntervalMs ?? 30_000);
     this.minJobIntervalMs = nonNegative('min job interval', options.minJobIntervalMs ?? 10_000);
     this.longpollTimeoutMs = positive('long poll timeout', options.longpollTimeoutMs ?? 600_000);
@@ -230,10 +249,9 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
 
   async submit(share: UpstreamShare): Promise<ShareOutcome> {
     const work = share.spaceId === SOLO_SPACE_ID ? this.works.get(share.jobId) : undefined;
-    if (!work) {
-      this.rejected++;
-      return { accepted: false, reason: `job ${share.jobId} is no longer current (the chain tip moved on)` };
-    }
+    if (!work) return this.staleSolution(share, `job ${share.jobId} is no longer current (the chain tip moved on)`);
+    const tip = work.template.previousBlockHash;
+    if (this.solvedTips.has(tip)) return this.staleSolution(share, `we already have a block on tip ${tip}`);
     let hash: Buffer;
     let block: Buffer;
     try {
@@ -245,6 +263,7 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       this.log.warn({ worker: share.worker, job: share.jobId, err: (err as Error).message }, 'share is not a block');
       return { accepted: false, reason: (err as Error).message };
     }
+    this.solvedTips.add(tip);
     const p = this.submitBlock(block, hashToDisplayHex(hash), work, share.worker);
     this.inFlight.add(p);
     try {
@@ -265,6 +284,8 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       accepted: this.accepted,
       rejected: this.rejected,
       blocks: this.blocks,
+      blocksStale: this.blocksStale,
+      blocksOrphaned: this.blocksOrphaned,
       reconnects: this.reconnects,
       lastError: this.lastError,
     };
@@ -277,55 +298,97 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
 
   // ---- blocks ------------------------------------------------------------------------------------------------
 
+  /** A block solution on a tip that is no longer ours to extend: counted, never submitted. */
+  private staleSolution(share: UpstreamShare, why: string): ShareOutcome {
+    this.blocksStale++;
+    this.log.info({ worker: share.worker, job: share.jobId, why }, 'stale block solution: not submitted');
+    return { accepted: false, reason: `stale: ${why}`, lostBlock: 'stale' };
+  }
+
   private async submitBlock(block: Buffer, hashHex: string, work: SoloWork, worker: string): Promise<ShareOutcome> {
     const height = work.template.height;
+    const tip = work.template.previousBlockHash;
     this.log.info({ worker, hash: hashHex, height, bytes: block.length }, 'block found: submitting');
+    let result: unknown;
+    try {
+      result = await this.callWithRetries('submitblock', [block.toString('hex')], 60_000);
+    } catch (err) {
+      this.solvedTips.delete(tip);
+      this.rejected++;
+      this.lastError = (err as Error).message;
+      this.log.error({ worker, hash: hashHex, height, err: (err as Error).message }, 'submitblock failed');
+      return { accepted: false, reason: `submitblock failed: ${(err as Error).message}` };
+    }
+    // At once, not at the next poll: an accepted block moves the tip, a rejected one may mean our template is outdated.
+    void this.refresh('after submitblock').catch((err: Error) => this.onRpcFailure(err, 'refresh after submitblock'));
+    const answer = result === null || result === undefined ? null : typeof result === 'string' ? result : JSON.stringify(result).slice(0, 200);
+    if (answer !== null && !BLOCK_TAKEN.has(answer)) {
+      this.solvedTips.delete(tip);
+      this.rejected++;
+      this.lastError = `submitblock ${hashHex}: ${answer}`;
+      this.log.error({ worker, hash: hashHex, height, reason: answer }, 'bitcoind rejected the block');
+      return { accepted: false, reason: answer };
+    }
+    this.accepted++;
+    // Without an answer from getblockheader, only a plain null (bitcoind: connected to the best chain) counts.
+    const onBestChain = (await this.onBestChain(hashHex)) ?? answer === null;
+    if (onBestChain) {
+      this.blocks++;
+      this.log.info({ worker, hash: hashHex, height, submitblock: answer }, 'block accepted by bitcoind');
+      return { accepted: true, block: true };
+    }
+    this.blocksOrphaned++;
+    this.log.warn({ worker, hash: hashHex, height, submitblock: answer }, 'block orphaned: bitcoind has it, but not on its best chain');
+    return { accepted: true, reason: `orphaned: ${answer ?? 'not on the best chain'}`, lostBlock: 'orphaned' };
+  }
+
+  /** getblockheader: whether the block is on the node's best chain (confirmations >= 1); null when it cannot tell. */
+  private async onBestChain(hashHex: string): Promise<boolean | null> {
+    try {
+      const header = await this.callWithRetries('getblockheader', [hashHex, true], undefined);
+      const confirmations = header !== null && typeof header === 'object' ? (header as { confirmations?: unknown }).confirmations : undefined;
+      if (typeof confirmations !== 'number') throw new Error('bitcoind getblockheader: result has no "confirmations" number');
+      return confirmations >= 1;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log.warn({ hash: hashHex, err: (err as Error).message }, 'cannot tell whether our block is on the best chain');
+      return null;
+    }
+  }
+
+  /** An RPC call about a block of ours: worth retrying while the node is unreachable; an RPC error is its verdict. */
+  private async callWithRetries(method: string, params: unknown[], timeoutMs: number | undefined): Promise<unknown> {
     const retries = this.options.submitRetries ?? 4;
     const backoff = new Backoff({ initialMs: 250, maxMs: 4000 });
-    let result: unknown;
     for (let attempt = 0; ; attempt++) {
       try {
-        result = await this.rpc.call('submitblock', [block.toString('hex')], { timeoutMs: 60_000 });
-        break;
+        return await this.rpc.call(method, params, timeoutMs === undefined ? {} : { timeoutMs });
       } catch (err) {
-        // A block is worth retrying while the node is unreachable; an RPC error is the node's verdict.
         const retryable = err instanceof RpcTransportError && err.kind !== 'auth' && err.kind !== 'credentials';
-        if (!retryable || attempt >= retries || this.stopping) {
-          this.rejected++;
-          this.lastError = (err as Error).message;
-          this.log.error({ worker, hash: hashHex, height, err: (err as Error).message }, 'submitblock failed');
-          return { accepted: false, reason: `submitblock failed: ${(err as Error).message}` };
-        }
+        if (!retryable || attempt >= retries || this.stopping) throw err;
         await delay(backoff.next());
       }
     }
-    // Refresh at once: an accepted block moves the tip, a rejected one may mean our template is outdated.
-    void this.refresh('after submitblock').catch((err: Error) => this.onRpcFailure(err, 'refresh after submitblock'));
-    if (result === null || result === undefined) {
-      this.accepted++;
-      this.blocks++;
-      this.log.info({ worker, hash: hashHex, height }, 'block accepted by bitcoind');
-      return { accepted: true, block: true };
-    }
-    const reason = typeof result === 'string' ? result : JSON.stringify(result).slice(0, 200);
-    if (reason === 'inconclusive') {
-      // Valid, but not (yet) on the node's best chain: it counts as found, the network decides.
-      this.accepted++;
-      this.blocks++;
-      this.log.warn({ worker, hash: hashHex, height }, 'block submitted: bitcoind says inconclusive (not on its best chain yet)');
-      return { accepted: true, block: true, reason };
-    }
-    this.rejected++;
-    this.lastError = `submitblock ${hashHex}: ${reason}`;
-    this.log.error({ worker, hash: hashHex, height, reason }, 'bitcoind rejected the block');
-    return { accepted: false, reason };
   }
 
   // ---- templates ---------------------------------------------------------------------------------------------
 
-  /** Fetches a template (one request at a time) and turns it into a job if it brings anything new. */
+  /**
+   * Fetches a template and turns it into a job if it brings anything new. One request at a time; callers that
+   * arrive while one is in flight share the next one, so every caller gets a template asked for after its call
+   * (the one in flight may predate a block we just submitted).
+   */
   private refresh(reason: string): Promise<void> {
-    this.refreshing ??= (async () => {
+    if (this.refreshing) {
+      this.nextRefresh ??= this.refreshing
+        .catch(() => {})
+        .then(() => {
+          this.nextRefresh = null;
+          return this.refresh(reason);
+        });
+      return this.nextRefresh;
+    }
+    this.refreshing = (async () => {
       try {
         if (!this.payoutScript) await this.checkChain();
         const raw = await this.rpc.call('getblocktemplate', [TEMPLATE_REQUEST], { signal: this.abort.signal });
@@ -402,7 +465,10 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       this.log.error({ height: template.height, err: (err as Error).message }, 'template unusable');
       return;
     }
-    if (clean) this.works.clear();
+    if (clean) {
+      this.works.clear();
+      this.solvedTips.clear();
+    }
     this.works.set(jobId, work);
     while (this.works.size > MAX_WORKS) this.works.delete(this.works.keys().next().value!);
     const job: UpstreamJob = {
@@ -463,7 +529,7 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   }
 
   private ensureLongpoll(): void {
-    if (this.longpollRunning || this.stopping || this.options.longpoll === false || !this.longpollId) return;
+    if (this.longpollRunning || this.stopping || !this.longpollEnabled || !this.longpollId) return;
     this.longpollRunning = true;
     void this.longpollLoop().finally(() => (this.longpollRunning = false));
   }
@@ -481,7 +547,16 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
       } catch (err) {
         if (this.stopping) return;
         if (err instanceof RpcTransportError && err.kind === 'timeout') continue; // a quiet chain: ask again
-        this.onRpcFailure(err as Error, 'long poll');
+        if (!(err instanceof RpcTransportError)) {
+          // The node answered, but not with a template: it cannot long-poll. Not a lost connection.
+          this.longpollEnabled = false;
+          this.log.warn(
+            { node: this.rpc.endpoint, err: (err as Error).message, pollIntervalMs: this.pollIntervalMs },
+            'bitcoind long poll not usable: following the tip with getbestblockhash polls',
+          );
+          return;
+        }
+        this.onRpcFailure(err, 'long poll');
         await delay(this.longpollBackoff.next(), this.abort.signal);
       }
     }
@@ -495,6 +570,7 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
   }
 
   private onRpcFailure(err: Error, during: string): void {
+    if (this.stopping) return; // a call cut short by stop() is not a failure of the node
     const message = err.message;
     if (this.stateValue === 'connected') this.reconnects++;
     this.lastError = message;

@@ -62,8 +62,14 @@ export interface ShareOutcome {
   /** The upstream's reason when rejected. */
   reason?: string;
   code?: number;
-  /** Solo mode: the share solved a block and submitblock accepted it. Proxy mode: the pool said so (rarely). */
+  /** Solo mode: the share solved a block that the node put on its best chain. Proxy mode: the pool said so (rarely). */
   block?: boolean;
+  /**
+   * Solo mode, a block solution that is not on the best chain: 'stale' = never submitted (its tip had moved on, or
+   * we already had a block on it, which it would only compete with); 'orphaned' = the node took it, but not on its
+   * best chain (another block on the same parent was first).
+   */
+  lostBlock?: 'stale' | 'orphaned';
 }
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -79,7 +85,12 @@ export interface UpstreamStatus {
   spaces: UpstreamWorkSpace[];
   accepted: number;
   rejected: number;
+  /** Blocks found: solo mode, on the node's best chain when checked after submitblock. */
   blocks: number;
+  /** Solo mode: block solutions not submitted because their tip was already ours or had moved on. */
+  blocksStale?: number;
+  /** Solo mode: blocks the node took but not on its best chain. */
+  blocksOrphaned?: number;
   reconnects: number;
   lastError: string | null;
 }

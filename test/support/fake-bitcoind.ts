@@ -1,10 +1,14 @@
 // A fake bitcoind for solo-mining tests: JSON-RPC 1.0 over HTTP on 127.0.0.1 with basic auth, serving
-// getblockchaininfo / getbestblockhash / getblocktemplate (with long polling) / submitblock. Templates are built
-// from real transactions (a real block's, see fixtures/segwit-block.ts) with an easy target by default (regtest
-// bits 0x207fffff: about every second hash is a block). submitblock checks what a node would check that matters
-// here (decodes, prevhash is the tip, proof of work, merkle root and witness commitment) with bitcoinjs-lib,
-// records the payload, and on success moves the tip like a node (long polls return at once).
-// Failure injection: failNext() (HTTP 500, RPC error, non-JSON, 401, a hang) and goDown()/comeUp().
+// getblockchaininfo / getbestblockhash / getblockheader / getblocktemplate (with long polling) / submitblock.
+// Templates are built from real transactions (a real block's, see fixtures/segwit-block.ts) with an easy target by
+// default (regtest bits 0x207fffff: about every second hash is a block). submitblock checks what a node would check
+// that matters here (decodes, parent known, proof of work, merkle root and witness commitment) with bitcoinjs-lib
+// and records the payload. The node keeps a block tree like the real one: a block on the tip moves the tip (long
+// polls return at once); a valid block on an older parent goes to a side chain, answered null as bcoin does
+// (`sideChainResult: 'inconclusive'` for bitcoind), and getblockheader shows it with confirmations -1.
+// Failure injection: failNext() (HTTP 500, RPC error, non-JSON, a result that is not an object, 401, a hang), goDown()/comeUp(),
+// competeBeforeNextSubmit() (another miner's block wins the race), and `longpollFails` (bcoin 2.2 answers every
+// long poll at once with RPC error -32603 "Assertion failed.").
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,7 +26,7 @@ export interface FakeTx {
   weight: number;
 }
 
-export type FailureKind = 'http500' | 'rpc-error' | 'not-json' | 'unauthorized' | 'hang';
+export type FailureKind = 'http500' | 'rpc-error' | 'not-json' | 'not-an-object' | 'unauthorized' | 'hang';
 
 export interface FakeBitcoindOptions {
   user?: string;
@@ -38,6 +42,10 @@ export interface FakeBitcoindOptions {
   longpollHoldMs?: number;
   /** Leave long polling out of templates (no longpollid). */
   noLongpoll?: boolean;
+  /** Answer a long poll at once with RPC error -32603 "Assertion failed.", as bcoin 2.2 does. */
+  longpollFails?: boolean;
+  /** submitblock answer for a valid block that lands on a side chain: null (bcoin, default) or "inconclusive" (bitcoind). */
+  sideChainResult?: string | null;
   /** submitblock answer override: a string reject reason for every block (e.g. "inconclusive"). */
   submitResult?: string | null;
 }
@@ -78,6 +86,12 @@ function compactToTarget(bits: number): bigint {
   return exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
 }
 
+/** A block the node knows: its height and parent (null for the first tip, whose history the fake leaves out). */
+interface KnownBlock {
+  height: number;
+  prev: string | null;
+}
+
 interface HeldPoll {
   res: ServerResponse;
   timer: NodeJS.Timeout;
@@ -94,9 +108,14 @@ export class FakeBitcoind {
   coinbaseValue: number;
   curtime = Math.floor(Date.now() / 1000);
   noLongpoll: boolean;
+  longpollFails: boolean;
+  sideChainResult: string | null;
   submitResult: string | null | undefined;
   readonly submitted: SubmittedBlock[] = [];
   readonly calls: { method: string; params: unknown[]; longpoll: boolean }[] = [];
+  /** Every block the node knows, main chain and side chains. */
+  private readonly blocks = new Map<string, KnownBlock>();
+  private competeNext = false;
   private seq = 0;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -117,7 +136,10 @@ export class FakeBitcoind {
     this.coinbaseValue = options.coinbaseValue ?? 5_000_000_000;
     this.longpollHoldMs = options.longpollHoldMs ?? 30_000;
     this.noLongpoll = options.noLongpoll ?? false;
+    this.longpollFails = options.longpollFails ?? false;
+    this.sideChainResult = options.sideChainResult ?? null;
     this.submitResult = options.submitResult;
+    this.blocks.set(this.tip, { height: this.height - 1, prev: null });
   }
 
   /** URL with credentials, as an operator would pass --bitcoind. */
@@ -180,12 +202,30 @@ export class FakeBitcoind {
 
   /** Another node found a block: new tip, height + 1, mempool emptied (unless `transactions` given). */
   announceTip(transactions: FakeTx[] = []): string {
-    this.tip = randomBytes(32).toString('hex');
+    this.extendTip(randomBytes(32).toString('hex'), transactions);
+    return this.tip;
+  }
+
+  /** The next submitblock loses a race: another node's block on the same parent arrives just before it. */
+  competeBeforeNextSubmit(): void {
+    this.competeNext = true;
+  }
+
+  /** Whether a block is on the best chain (walks back from the tip). */
+  onBestChain(hash: string): boolean {
+    for (let h: string | null = this.tip; h !== null; h = this.blocks.get(h)?.prev ?? null) {
+      if (h === hash) return true;
+    }
+    return false;
+  }
+
+  private extendTip(hash: string, transactions: FakeTx[] = []): void {
+    this.blocks.set(hash, { height: this.height, prev: this.tip });
+    this.tip = hash;
     this.height++;
     this.transactions = transactions;
     this.curtime++;
     this.templateChanged();
-    return this.tip;
   }
 
   /** Same tip, different mempool (e.g. a fee-paying transaction arrived). */
@@ -273,6 +313,9 @@ export class FakeBitcoind {
       case 'not-json':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('this is not json');
         return;
+      case 'not-an-object':
+        this.reply(res, 200, { result: 'surprise', error: null, id });
+        return;
       case 'unauthorized':
         res.writeHead(401).end();
         return;
@@ -291,10 +334,25 @@ export class FakeBitcoind {
       case 'getbestblockhash':
         ok(this.tip);
         return;
+      case 'getblockheader': {
+        const hash = String(params[0]);
+        const known = this.blocks.get(hash);
+        if (!known) {
+          this.reply(res, 500, { result: null, error: { code: -5, message: 'Block not found' }, id });
+          return;
+        }
+        const confirmations = this.onBestChain(hash) ? this.height - known.height : -1;
+        ok({ hash, confirmations, height: known.height, previousblockhash: known.prev });
+        return;
+      }
       case 'getblocktemplate': {
         const req = (params[0] ?? {}) as { rules?: unknown; longpollid?: unknown };
         if (!Array.isArray(req.rules) || !req.rules.includes('segwit')) {
           this.reply(res, 500, { result: null, error: { code: -8, message: 'getblocktemplate must be called with the segwit rule set' }, id });
+          return;
+        }
+        if (typeof req.longpollid === 'string' && this.longpollFails) {
+          this.reply(res, 200, { result: null, error: { code: -32603, message: 'Assertion failed.' }, id });
           return;
         }
         if (typeof req.longpollid === 'string' && req.longpollid === this.longpollId && !this.noLongpoll) {
@@ -337,21 +395,28 @@ export class FakeBitcoind {
     }
   }
 
-  /** What a node would answer to submitblock (null = accepted and now the tip). */
+  /** What a node would answer to submitblock: null when it took the block (on the best chain or, like bcoin, not). */
   private judge(hex: string): string | null {
     const block = Block.fromHex(hex);
     const id = block.getId();
-    if (this.submitted.some((s) => s.result === null && Block.fromHex(s.hex).getId() === id)) return 'duplicate';
+    if (this.competeNext) {
+      this.competeNext = false;
+      this.announceTip();
+    }
+    if (this.blocks.has(id)) return 'duplicate';
     if (this.submitResult !== undefined) return this.submitResult;
-    if (Buffer.from(block.prevHash!).reverse().toString('hex') !== this.tip) return 'prev-blk-not-found';
+    const prev = Buffer.from(block.prevHash!).reverse().toString('hex');
+    const parent = this.blocks.get(prev);
+    if (!parent) return 'prev-blk-not-found';
     if (!block.checkProofOfWork()) return 'high-hash';
     if (!block.checkTxRoots()) return 'bad-txnmrklroot';
-    this.tip = id;
-    this.height++;
-    this.transactions = [];
-    this.curtime++;
-    this.templateChanged();
-    return null;
+    if (prev === this.tip) {
+      this.extendTip(id);
+      return null;
+    }
+    // A sibling of a block the node already has (same work): the first one seen stays the tip.
+    this.blocks.set(id, { height: parent.height + 1, prev });
+    return this.sideChainResult;
   }
 
   private reply(res: ServerResponse, status: number, body: unknown): void {
