@@ -26,6 +26,7 @@ export function registerMineCommand(program: Command): void {
     .option('--fallback-time <s>', `return to the first pool after it has been healthy this long; 0 = never (default ${MINE_DEFAULTS.fallbackTime})`)
     .option('--no-version-rolling', 'do not ask the pool for BIP 310 version rolling')
     .option('--extranonce-subscribe', 'send mining.extranonce.subscribe (pool may change extranonce1 without a reconnect)')
+    .option('--submit-rate <n>', `shares sent per second at most; when a pool's difficulty is so low that more are found, the best are sent and the rest counted as dropped (default ${MINE_DEFAULTS.submitRate})`)
     .option('--status-interval <s>', `seconds between status lines; 0 = only at exit (default ${MINE_DEFAULTS.statusInterval})`)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', `log level: trace, debug, info, warn, error (default ${MINE_DEFAULTS.logLevel})`)
@@ -61,6 +62,7 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
       fallbackTimeMs: config.fallbackTimeMs,
       versionRolling: config.versionRolling,
       extranonceSubscribe: config.extranonceSubscribe,
+      submitRatePerSecond: config.submitRate,
       logger: minerLog,
     });
   } catch (err) {
