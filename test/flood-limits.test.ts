@@ -1,5 +1,5 @@
 // The pieces that keep a flood of shares bounded, on a fake clock: the token bucket, the miner's submit queue (rate,
-// shares in flight, a bounded queue that keeps the best shares) and the share log.
+// shares in flight, a bounded queue that keeps the best shares), the cap on repeated log lines and the share log.
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.js';
@@ -120,10 +120,33 @@ describe('SubmitQueue', () => {
   });
 });
 
+describe('repeated log lines', () => {
+  it('the same message more than N times a second is left out and reported once a second; others are untouched', async () => {
+    vi.useFakeTimers();
+    const { log, lines } = recordedLogger({ repeatsPerSecond: 5 });
+    for (let i = 0; i < 1000; i++) log.info({ i }, 'block found');
+    log.warn('something else');
+    expect(lines.filter((l) => l.msg === 'block found')).toHaveLength(5);
+    expect(lines.filter((l) => l.msg === 'something else')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    const report = lines.find((l) => l.msg.startsWith('log lines left out'));
+    expect(report).toMatchObject({ level: 30, suppressed: 995, message: 'block found' });
+    // A second later the message has its budget back.
+    for (let i = 0; i < 10; i++) log.info('block found');
+    expect(lines.filter((l) => l.msg === 'block found')).toHaveLength(10);
+  });
+
+  it('Infinity turns the limit off', () => {
+    const { log, lines } = recordedLogger({ repeatsPerSecond: Infinity });
+    for (let i = 0; i < 100; i++) log.info('same');
+    expect(lines).toHaveLength(100);
+  });
+});
+
 describe('ShareLog', () => {
   it('one line per share up to its rate, then only counts, summarised once a second', async () => {
     vi.useFakeTimers();
-    const { log, lines } = recordedLogger();
+    const { log, lines } = recordedLogger({ repeatsPerSecond: Infinity });
     const shareLog = new ShareLog(log, 2, () => Date.now());
     const totals = new ShareStats().snapshot();
     const line = { outcome: 'accepted' as const, jobId: 'a1', nonce: '00000001', hashDifficulty: 1e-9, difficulty: 1e-10 };
