@@ -93,7 +93,7 @@ export class ServerMetrics {
     };
     this.upstreamShares = new Counter({
       name: 'mesos_miner_server_upstream_shares_total',
-      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error)',
+      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error); dropped: not forwarded, too many were waiting for an answer',
       labelNames: ['result'],
       registers,
     });

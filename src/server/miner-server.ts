@@ -32,6 +32,11 @@ export interface MinerServerOptions {
   initialDifficulty?: number;
   /** Version bits offered to miners (intersected with the upstream's mask). */
   versionMask?: number;
+  /**
+   * Shares forwarded and not yet answered by the upstream, at most; a share that would go beyond is not forwarded
+   * and counted as dropped (a flood at a tiny difficulty, or an upstream that stops answering, must not grow memory).
+   */
+  maxPendingForwards?: number;
   /** How long a subscribe waits for the upstream's first extranonce space. */
   subscribeWaitMs?: number;
   /** Test hook: cap on sessions per upstream space (to reach prefix exhaustion). */
@@ -55,6 +60,7 @@ export const SERVER_DEFAULTS = {
   maxDifficulty: 2 ** 40,
   initialDifficulty: 1,
   subscribeWaitMs: 10_000,
+  maxPendingForwards: 256,
 } as const;
 
 interface SpaceState {
@@ -95,6 +101,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
   private readonly spaces = new Map<string, SpaceState>();
   private readonly book = new JobBook();
   private readonly pendingForwards = new Set<Promise<void>>();
+  private readonly maxPendingForwards: number;
   private readonly spaceWaiters = new Set<() => void>();
   private addingSpace: Promise<UpstreamWorkSpace> | null = null;
   private nextSessionId = 1;
@@ -123,6 +130,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
       maxWriteBufferBytes: positive('max write buffer', options.maxWriteBufferBytes ?? SERVER_DEFAULTS.maxWriteBufferBytes),
       maxProtocolErrors: options.maxProtocolErrors ?? SERVER_DEFAULTS.maxProtocolErrors,
     };
+    this.maxPendingForwards = positive('max pending forwards', options.maxPendingForwards ?? SERVER_DEFAULTS.maxPendingForwards);
     positive('max connections', options.maxConnections ?? SERVER_DEFAULTS.maxConnections);
     positive('max line length', options.maxLineLength ?? SERVER_DEFAULTS.maxLineLength);
     this.metrics = new ServerMetrics(
@@ -339,6 +347,13 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     const built = verdict.built;
     if (!built) throw new Error('internal: a share meeting the upstream target has no built header'); // checkShare keeps it
     const announcedJob = verdict.job;
+    if (this.pendingForwards.size >= this.maxPendingForwards) {
+      // The miner keeps its credit (the share was valid); only the upstream never sees it. Counted, never silent.
+      this.stats.forwardsDropped++;
+      this.metrics.upstreamShares.inc({ result: 'dropped' });
+      this.log.warn({ worker: session.worker, pending: this.pendingForwards.size }, 'share not forwarded: too many shares waiting for the upstream');
+      return;
+    }
     this.stats.forwarded++;
     this.stats.pendingUpstream++;
     const worker = session.worker;

@@ -6,7 +6,7 @@ export interface ServerStatsSnapshot {
   startedAt: string;
   uptimeSeconds: number;
   shares: { accepted: number; rejected: number; stale: number; rejectedByReason: Partial<Record<ShareRejectReason, number>> };
-  upstream: { forwarded: number; accepted: number; rejected: number; errors: number; pending: number };
+  upstream: { forwarded: number; accepted: number; rejected: number; errors: number; pending: number; dropped: number };
   blocksFound: number;
   hashrate: Record<HashrateWindow, number>;
   bestShareDifficulty: number;
@@ -22,6 +22,8 @@ export class ServerStats {
   upstreamRejected = 0;
   upstreamErrors = 0;
   pendingUpstream = 0;
+  /** Shares that met the upstream target but were not forwarded: too many were waiting for the upstream. */
+  forwardsDropped = 0;
   blocksFound = 0;
   bestShareDifficulty = 0;
   readonly hashrate = new ShareHashrate(Date.now());
@@ -52,6 +54,7 @@ export class ServerStats {
         rejected: this.upstreamRejected,
         errors: this.upstreamErrors,
         pending: this.pendingUpstream,
+        dropped: this.forwardsDropped,
       },
       blocksFound: this.blocksFound,
       hashrate: this.hashrate.snapshot(now),
