@@ -143,6 +143,20 @@ describe('repeated log lines', () => {
   });
 });
 
+describe('ShareStats', () => {
+  it('keeps a bounded number of distinct rejection reasons (pools put job ids in them)', () => {
+    const stats = new ShareStats();
+    for (let job = 0; job < 1000; job++) {
+      stats.submitted();
+      stats.outcome({ status: 'rejected', error: { code: 21, message: `Stale job: ${job}` } });
+    }
+    const { rejected, rejectedByReason } = stats.snapshot();
+    expect(rejected).toBe(1000);
+    expect(Object.keys(rejectedByReason)).toHaveLength(21);
+    expect(rejectedByReason['other reasons']).toBe(980);
+  });
+});
+
 describe('ShareLog', () => {
   it('one line per share up to its rate, then only counts, summarised once a second', async () => {
     vi.useFakeTimers();

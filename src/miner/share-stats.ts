@@ -23,6 +23,10 @@ export interface ShareCounts {
   pending: number;
 }
 
+/** Distinct reasons kept per table; later ones are counted under OTHER_REASONS (bounded memory on a long run). */
+const MAX_REASONS = 20;
+const OTHER_REASONS = 'other reasons';
+
 export class ShareStats {
   private readonly counts: ShareCounts = {
     found: 0,
@@ -96,7 +100,9 @@ export class ShareStats {
 
   private bump(table: 'rejectedByReason' | 'staleByReason', reason: string): void {
     const t = this.counts[table];
-    t[reason] = (t[reason] ?? 0) + 1;
+    // Pools put job ids and such in their messages: past a few distinct reasons, the rest share one bucket.
+    const key = reason in t || Object.keys(t).length < MAX_REASONS ? reason : OTHER_REASONS;
+    t[key] = (t[key] ?? 0) + 1;
   }
 }
 
