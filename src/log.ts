@@ -21,7 +21,7 @@ export interface LogOptions {
 }
 
 /** A flood of one message (a share or block line at a tiny difficulty, the same error again and again) is summarised. */
-export const REPEATS_PER_SECOND = 20;
+export const REPEATS_PER_SECOND = 10;
 
 /** Pretty when stderr is a terminal, JSON otherwise (what a container's log driver expects). */
 export function defaultLogFormat(): LogFormat {
