@@ -38,7 +38,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-diff <d>', 'highest share difficulty (never above the pool difficulty anyway)', d.maxDiff)
     .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
-    .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream', d.shutdownGrace)
+    .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream (the process is killed 5 s later at the latest)', d.shutdownGrace)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
     .action(async (flags: ServeFlags & { poolPassFile?: string }, command: Command) => {
