@@ -7,27 +7,12 @@
 // /proc/<pid>/status: VmRSS (resident now) every 250 ms, and VmHWM (the kernel's resident peak) at the end.
 // Figures are MiB. The suggested defaults are the measured peak plus 50 % headroom, rounded up to 32 MiB.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { freePort, spawnCli } from '../test/support/processes.js';
+import { freePort, procMemory, spawnCli } from '../test/support/processes.js';
 import { ScriptedPool } from '../test/support/scripted-pool.js';
 
-const MiB = 1024 * 1024;
-
 interface Sample { rssMiB: number; peakMiB: number; meanMiB: number }
-
-/** VmRSS and VmHWM of a process, in MiB (Linux /proc). */
-function procMemory(pid: number): { rss: number; hwm: number } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined; // exited
-  }
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rss: (kb('VmRSS') * 1024) / MiB, hwm: (kb('VmHWM') * 1024) / MiB };
-}
 
 /** Samples a child's memory for `seconds`, then stops it with SIGTERM (SIGKILL after 10 s). */
 async function measure(child: ChildProcess, exited: Promise<unknown>, seconds: number, label: string, progress: boolean): Promise<Sample> {

@@ -1,6 +1,7 @@
 // Structured logs (pino): JSON lines for machines (Mesos sandboxes, log shippers), a pretty mode for terminals.
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { RepeatLimiter } from './repeat-limiter.js';
 
 export type { Logger };
 export type LogFormat = 'json' | 'pretty';
@@ -12,7 +13,15 @@ export interface LogOptions {
   /** Where log lines go; stderr by default so stdout stays free for command output (bench --json). */
   destination?: NodeJS.WritableStream;
   name?: string;
+  /**
+   * Lines with the same message allowed per second (bursts of as many); beyond that they are only counted and a
+   * summary line a second says how many were left out. Default REPEATS_PER_SECOND; Infinity: no limit.
+   */
+  repeatsPerSecond?: number;
 }
+
+/** A flood of one message (a share or block line at a tiny difficulty, the same error again and again) is summarised. */
+export const REPEATS_PER_SECOND = 10;
 
 /** Pretty when stderr is a terminal, JSON otherwise (what a container's log driver expects). */
 export function defaultLogFormat(): LogFormat {
@@ -27,12 +36,31 @@ export function parseLogFormat(value: string): LogFormat {
 export function createLogger(opts: LogOptions = {}): Logger {
   const format = opts.format ?? defaultLogFormat();
   const destination = opts.destination ?? process.stderr;
-  const base = { level: opts.level ?? 'info', name: opts.name };
-  if (format === 'pretty') {
-    // One line per event: a miner logs a line per share, and fields spread over lines drown the terminal.
-    return pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', singleLine: true }));
-  }
-  return pino(base, destination);
+  const repeats = opts.repeatsPerSecond ?? REPEATS_PER_SECOND;
+  let root: Logger | undefined;
+  const limiter =
+    repeats === Infinity
+      ? undefined
+      : new RepeatLimiter(repeats, (message, level, suppressed) => {
+          const method = pino.levels.labels[level] as 'info';
+          root?.[method]({ suppressed, message }, `log lines left out: the same message more than ${repeats} times a second`);
+        });
+  const base = {
+    level: opts.level ?? 'info',
+    name: opts.name,
+    hooks: {
+      logMethod(this: Logger, args: Parameters<Logger['info']>, method: Logger['info'], level: number) {
+        const message = typeof args[0] === 'string' ? args[0] : args[1];
+        if (!limiter || limiter.allow(typeof message === 'string' ? message : '', level)) method.apply(this, args);
+      },
+    },
+  };
+  root =
+    format === 'pretty'
+      ? // One line per event: a miner logs a line per share, and fields spread over lines drown the terminal.
+        pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', singleLine: true }))
+      : pino(base, destination);
+  return root;
 }
 
 /**

@@ -99,6 +99,19 @@ describe.each(builds)('scan on the %s build', (name) => {
     expect(all.nonces).toEqual(Array.from({ length: 5000 }, (_, i) => 7 + i));
   });
 
+  it('stops at maxCandidates right after the last one it keeps, so a resumed scan loses and repeats nothing', () => {
+    const header = randomBytes(80);
+    const target = MAX_TARGET >> 1n; // about every other nonce
+    const whole = runScan(kernel, { header, target, startNonce: 1000, count: 3000 });
+    const first = runScan(kernel, { header, target, startNonce: 1000, count: 3000, maxCandidates: 100 });
+    expect(first.nonces).toEqual(whole.nonces.slice(0, 100));
+    expect(first.cancelled).toBe(false);
+    expect(first.hashed).toBe(first.nonces[99]! - 1000 + 1);
+    const rest = runScan(kernel, { header, target, startNonce: 1000 + first.hashed, count: 3000 - first.hashed });
+    expect([...first.nonces, ...rest.nonces]).toEqual(whole.nonces);
+    expect(() => runScan(kernel, { header, target, startNonce: 0, count: 10, maxCandidates: 0 })).toThrow(/maxCandidates must be an integer >= 1/);
+  });
+
   it('scans up to the last nonce 0xffffffff without wrapping', () => {
     const header = randomBytes(80);
     const result = runScan(kernel, { header, target: MAX_TARGET, startNonce: 0xffffffff - 5, count: 6 });

@@ -87,6 +87,7 @@ describe('mesos-miner mine (child process)', () => {
     ['missing user', ['--no-user'], /no user given/],
     ['bad fallback time', ['--fallback-time', '-3'], /--fallback-time must be a number of seconds/],
     ['bad log format', ['--log-format', 'xml'], /--log-format must be one of json, pretty/],
+    ['zero submit rate', ['--submit-rate', '0'], /--submit-rate must be a number of shares per second > 0, got '0'/],
   ])('refuses %s with a clear message, a non-zero exit and no connection', async (_name, extra, message) => {
     const pool = await startPool();
     const noUser = extra.includes('--no-user');
@@ -129,6 +130,8 @@ describe('mine settings (resolveMineConfig)', () => {
     expect(fromFile.fallbackTimeMs).toBe(30_000);
     expect(fromFile.kernel).toBe('auto');
     expect(fromFile.statusIntervalMs).toBe(5000);
+    expect(fromFile.submitRate).toBe(20);
+    expect(resolveMineConfig({ config: 'mem.json' }, {}, read({ url: 'stratum+tcp://f:1', user: 'f', 'submit-rate': 2.5 })).submitRate).toBe(2.5);
 
     const envWins = resolveMineConfig({ config: 'mem.json' }, { [ENV_MINER_PASS]: 'env-pass' }, file);
     expect(envWins.pools[0].password).toBe('env-pass');
@@ -162,6 +165,7 @@ describe('mine settings (resolveMineConfig)', () => {
     expect(() => resolveMineConfig({ ...base, threads: '257' }, {})).toThrow(/1\.\.256/);
     expect(() => resolveMineConfig({ ...base, statusInterval: 'soon' }, {})).toThrow(/--status-interval/);
     expect(() => resolveMineConfig({ ...base, logLevel: 'loud' }, {})).toThrow(/--log-level/);
+    expect(() => resolveMineConfig({ ...base, submitRate: '-1' }, {})).toThrow(/--submit-rate must be a number of shares per second > 0, got '-1'/);
     expect(resolveMineConfig({ ...base, threads: '3', statusInterval: '0', fallbackTime: '0' }, {})).toMatchObject({
       threads: 3,
       statusIntervalMs: 0,

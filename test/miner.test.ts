@@ -1,7 +1,7 @@
 // The Miner end to end in-process: real KernelPool threads (both kernels) against the scripted pool on 127.0.0.1,
 // which verifies every share independently with bitcoinjs-lib. Low share difficulty so shares come in seconds.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Miner, type MinerOptions } from '../src/miner/miner.js';
+import { MAX_QUEUED_SHARES, MAX_SUBMITS_IN_FLIGHT, Miner, type MinerOptions } from '../src/miner/miner.js';
 import type { KernelName } from '../src/kernel/types.js';
 import { ScriptedPool, type ScriptedPoolOptions } from './support/scripted-pool.js';
 import { waitUntil } from './support/wait-until.js';
@@ -62,10 +62,10 @@ function recordEvents(miner: Miner): Entry[] {
 const acceptedAtPool = (pool: ScriptedPool, jobId?: string) =>
   pool.shares.filter((s) => s.accepted && (jobId === undefined || s.jobId === jobId)).length;
 
-/** found = accepted + rejected + stale + unanswered + invalid + pending: no candidate disappears. */
+/** found = accepted + rejected + stale + unanswered + invalid + dropped + pending: no candidate disappears. */
 function expectHonestCounts(miner: Miner): void {
   const s = miner.status().shares;
-  expect(s.found).toBe(s.accepted + s.rejected + s.stale + s.unanswered + s.invalid + s.pending);
+  expect(s.found).toBe(s.accepted + s.rejected + s.stale + s.unanswered + s.invalid + s.dropped + s.pending);
   expect(s.invalid).toBe(0);
 }
 
@@ -94,14 +94,15 @@ describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kerne
     expect(scans[0].count).toBe(1 << 20);
     expect(scans.every((e) => e.count >= 1 << 16 && e.count <= 1 << 24)).toBe(true);
     expect(new Set(scans.map((e) => e.count)).size).toBeGreaterThan(1);
-    // Each header's nonces are scanned from 0 in back-to-back ranges: no overlap, no gap, whatever the call size.
+    // Each header's nonces are scanned from 0 in back-to-back ranges: no overlap, no gap, whatever the call size
+    // (a call cut short at the candidate cap is resumed right after what it hashed).
     const byHeader = new Map<string, typeof scans>();
     for (const e of scans) byHeader.set(e.extranonce2, [...(byHeader.get(e.extranonce2) ?? []), e]);
     for (const list of byHeader.values()) {
       let next = 0;
       for (const e of list) {
         expect(e.startNonce).toBe(next);
-        next = e.startNonce + e.count;
+        next = e.startNonce + e.hashed;
       }
     }
   });
@@ -127,9 +128,10 @@ describe('Miner: jobs', () => {
     const oldScansAfter = after.filter((e) => e.type === 'scan' && e.jobId === oldJob);
     expect(oldScansAfter.length).toBeLessThanOrEqual(2);
     for (const scan of oldScansAfter) {
-      // Cancelled part-way, or it had just finished its whole range when the clean job came in.
+      // Cancelled part-way, or it had just finished (its whole range, or up to the candidate cap) when the clean
+      // job came in.
       if (scan.cancelled) expect(scan.hashed).toBeLessThan(1 << 22);
-      else expect(scan.hashed).toBe(1 << 22);
+      else expect(scan.hashed).toBeLessThanOrEqual(1 << 22);
       // Tens of ms on an idle machine; the bound leaves room for other test files sharing the two cores.
       expect(scan.at - events[switchAt].at).toBeLessThan(300);
     }
@@ -275,6 +277,35 @@ describe('Miner: connections', () => {
   });
 });
 
+describe('Miner: a pool difficulty so low that every hash is a share', () => {
+  it('keeps at most MAX_SUBMITS_IN_FLIGHT shares unanswered and a bounded queue; the rest are counted as dropped', async () => {
+    const pool = await startPool({ difficulty: 1e-10, answerSubmits: false });
+    // Unanswered shares are not given up during the test: what is in flight stays in flight.
+    const client = { requestTimeoutMs: 2000, submitTimeoutMs: 60_000, configureGraceMs: 200 };
+    const miner = await startMiner([pool.url], { threads: 1, nonceChunk: undefined, poolManager: { client } });
+    await waitUntil(() => miner.status().shares.dropped >= 1000, 'a thousand dropped shares', 30_000, 20);
+    expect(pool.shares.length).toBeLessThanOrEqual(MAX_SUBMITS_IN_FLIGHT);
+    expect(miner.status().shares.pending).toBeLessThanOrEqual(MAX_SUBMITS_IN_FLIGHT + MAX_QUEUED_SHARES);
+    await miner.stop(100);
+    expect(miner.status().shares.pending).toBe(0);
+    expectHonestCounts(miner);
+  });
+
+  it('sends the shares at the submit rate and keeps hashing at full kernel calls (the local target rises)', async () => {
+    const pool = await startPool({ difficulty: 1e-10 });
+    const miner = await startMiner([pool.url], { threads: 1, nonceChunk: 1 << 16, submitRatePerSecond: 50 });
+    const scans: { count: number; hashed: number; cancelled: boolean }[] = [];
+    miner.on('scan', (e) => scans.push(e));
+    await waitUntil(() => acceptedAtPool(pool) >= 100, 'a hundred accepted shares', 30_000, 20);
+    await miner.stop(100);
+    expect(pool.shares.filter((r) => !r.accepted)).toEqual([]);
+    expectHonestCounts(miner);
+    // Cut short at the candidate cap while the queue had room; whole calls once it was full of better shares.
+    expect(scans.some((e) => !e.cancelled && e.hashed < e.count)).toBe(true);
+    expect(scans.filter((e) => e.hashed === e.count).length).toBeGreaterThan(scans.length / 2);
+  });
+});
+
 describe('Miner: validation', () => {
   it('refuses bad options before starting anything', () => {
     const pools = [{ url: 'stratum+tcp://127.0.0.1:3333', user: 'w' }];
@@ -283,6 +314,7 @@ describe('Miner: validation', () => {
     expect(() => new Miner({ pools: [{ url: 'http://x:1', user: 'w' }] })).toThrow(/unsupported scheme/);
     expect(() => new Miner({ pools: [{ url: 'stratum+tcp://x:1', user: '' }] })).toThrow(/user/);
     expect(() => new Miner({ pools, nonceChunk: 0 })).toThrow(/nonceChunk/);
+    expect(() => new Miner({ pools, submitRatePerSecond: 0 })).toThrow(/submitRatePerSecond must be a positive number/);
   });
 
   it('start() twice is an error; stop() before start() is harmless', async () => {

@@ -86,6 +86,33 @@ describe('miner server under bad input', () => {
     await stillMining(good, 0);
   });
 
+  it('a flood of valid shares at a tiny difficulty never leaves more than maxPendingForwards waiting upstream', async () => {
+    // Every hash meets 2^-32 (and the upstream's 2^-32): each distinct nonce is a valid share to forward. The pool
+    // never answers, so nothing forwarded ever completes.
+    const rig = await startProxyRig({
+      minerDifficulty: 2 ** -32,
+      pool: { difficulty: 2 ** -32, answerSubmits: false },
+      server: { submitRatePerSecond: 1e6, maxPendingForwards: 40 },
+    });
+    cleanup.push(() => rig.close(100));
+    const flooder = await TestMiner.connect(rig.port);
+    cleanup.push(async () => flooder.close());
+    await flooder.handshake('flooder');
+    const job = flooder.job!;
+    const en2 = '00'.repeat(flooder.extranonce2Size);
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({ id: 10_000 + i, method: 'mining.submit', params: ['flooder', job.id, en2, job.ntimeHex, i.toString(16).padStart(8, '0')] }),
+    );
+    flooder.socket.write(lines.join('\n') + '\n');
+    const s = rig.server.stats;
+    await waitUntil(() => s.accepted + s.rejected >= 2000, 'every submit answered', 20_000);
+    expect(s.accepted).toBeGreaterThan(1900); // a hash above 2^-32's target is a 1-in-65536 event
+    expect(s.pendingUpstream).toBe(40);
+    expect(rig.server.status().stats.upstream).toMatchObject({ forwarded: 40, pending: 40, dropped: s.accepted - 40 });
+    await waitUntil(() => rig.pools[0]!.shares.length === 40, 'the forwarded shares at the pool');
+    expect(await rig.server.metrics.registry.metrics()).toMatch(/mesos_miner_server_upstream_shares_total\{result="dropped"\} \d+/);
+  });
+
   it('disconnects a miner that never reads once its output backs up', async () => {
     const { server, port, good } = await setup({ maxWriteBufferBytes: 64 * 1024, maxProtocolErrors: 1e9 });
     const s = await raw(port);

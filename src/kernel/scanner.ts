@@ -14,12 +14,13 @@ export interface NormalizedScan {
   target: bigint;
   startNonce: number;
   count: number;
+  maxCandidates: number;
 }
 
 /** Checks a request and returns an 80-byte copy of the header; throws an Error naming the bad field. */
 export function normalizeScanRequest(req: ScanRequest): NormalizedScan {
   if (req === null || typeof req !== 'object') throw new Error('scan request must be an object');
-  const { header, target, startNonce, count } = req;
+  const { header, target, startNonce, count, maxCandidates = Infinity } = req;
   if (!(header instanceof Uint8Array)) throw new Error('scan request header must be a Uint8Array');
   if (header.length !== 80 && header.length !== 76) {
     throw new Error(`scan request header must be 80 bytes (or 76 without the nonce), got ${header.length}`);
@@ -33,9 +34,12 @@ export function normalizeScanRequest(req: ScanRequest): NormalizedScan {
   if (!Number.isInteger(count) || count < 0 || startNonce + count > NONCE_SPACE) {
     throw new Error(`scan request count must be an integer with startNonce + count <= 2^32, got start ${startNonce} count ${count}`);
   }
+  if (maxCandidates !== Infinity && (!Number.isInteger(maxCandidates) || maxCandidates < 1)) {
+    throw new Error(`scan request maxCandidates must be an integer >= 1, got ${maxCandidates}`);
+  }
   const full = new Uint8Array(80);
   full.set(header.subarray(0, 76));
-  return { header: full, target, startNonce, count };
+  return { header: full, target, startNonce, count, maxCandidates };
 }
 
 /** The most significant 32 bits of a 256-bit target: what the kernel compares against. */
@@ -59,7 +63,7 @@ export function runScan(
   shouldStop: () => boolean = () => false,
   onHashed?: (nonces: number) => void,
 ): ScanResult {
-  const { header, target, startNonce, count } = normalizeScanRequest(request);
+  const { header, target, startNonce, count, maxCandidates } = normalizeScanRequest(request);
   kernel.setJob(header, targetTopWord(target));
   const scratch = header.slice();
   const nonces: number[] = [];
@@ -68,7 +72,16 @@ export function runScan(
     if (shouldStop()) return { hashed, nonces, cancelled: true };
     const batch = Math.min(SUB_BATCH, count - hashed);
     const { candidates, scanned } = kernel.scan(startNonce + hashed, batch);
-    for (const nonce of candidates) if (confirmNonce(scratch, nonce, target)) nonces.push(nonce);
+    for (const nonce of candidates) {
+      if (!confirmNonce(scratch, nonce, target)) continue;
+      nonces.push(nonce);
+      if (nonces.length === maxCandidates) {
+        // Candidates come in nonce order: everything up to this one is done, the caller resumes after it.
+        const done = nonce - startNonce + 1;
+        onHashed?.(done - hashed);
+        return { hashed: done, nonces, cancelled: false };
+      }
+    }
     hashed += scanned;
     onHashed?.(scanned);
   }

@@ -12,10 +12,15 @@ export interface ScanRequest {
   startNonce: number;
   /** Number of nonces; startNonce + count must not pass 2^32. */
   count: number;
+  /**
+   * Stop once this many nonces are confirmed (default: no limit). At a tiny share difficulty almost every nonce
+   * is a share, so this bounds the work and the result of one call; `hashed` then says where to resume.
+   */
+  maxCandidates?: number;
 }
 
 export interface ScanResult {
-  /** Nonces actually hashed (less than count when cancelled). */
+  /** Nonces actually hashed (less than count when cancelled or when maxCandidates was reached). */
   hashed: number;
   /** Confirmed nonces (checked with node:crypto against the full target), ascending. */
   nonces: number[];

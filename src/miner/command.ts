@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import { MAX_THREADS } from '../kernel/pool.js';
 import { createLogger, defaultLogFormat } from '../log.js';
+import { exitOnSignals } from '../shutdown.js';
 import { ENV_MINER_PASS, MINE_DEFAULTS, describeMineConfig, resolveMineConfig, type MineConfig, type MineFlags } from './config.js';
 import { Miner } from './miner.js';
 import { formatStatusLine, statusFields } from './status-line.js';
@@ -10,7 +11,7 @@ import { formatStatusLine, statusFields } from './status-line.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** How long SIGTERM/SIGINT waits for shares in flight before closing the pool connection. */
-const SHUTDOWN_GRACE_MS = 3000;
+export const SHUTDOWN_GRACE_MS = 3000;
 
 export function registerMineCommand(program: Command): void {
   program
@@ -26,6 +27,7 @@ export function registerMineCommand(program: Command): void {
     .option('--fallback-time <s>', `return to the first pool after it has been healthy this long; 0 = never (default ${MINE_DEFAULTS.fallbackTime})`)
     .option('--no-version-rolling', 'do not ask the pool for BIP 310 version rolling')
     .option('--extranonce-subscribe', 'send mining.extranonce.subscribe (pool may change extranonce1 without a reconnect)')
+    .option('--submit-rate <n>', `shares sent per second at most; when a pool's difficulty is so low that more are found, the best are sent and the rest counted as dropped (default ${MINE_DEFAULTS.submitRate})`)
     .option('--status-interval <s>', `seconds between status lines; 0 = only at exit (default ${MINE_DEFAULTS.statusInterval})`)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', `log level: trace, debug, info, warn, error (default ${MINE_DEFAULTS.logLevel})`)
@@ -61,6 +63,7 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
       fallbackTimeMs: config.fallbackTimeMs,
       versionRolling: config.versionRolling,
       extranonceSubscribe: config.extranonceSubscribe,
+      submitRatePerSecond: config.submitRate,
       logger: minerLog,
     });
   } catch (err) {
@@ -77,24 +80,18 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
     if (pretty) log.info(line);
     else log.info(statusFields(s), line);
   };
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    if (statusTimer) clearInterval(statusTimer);
-    log.info({ signal }, 'stopping: hashing stopped, waiting briefly for shares in flight');
-    const hardStop = setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS + 5000);
-    hardStop.unref();
-    await miner.stop(SHUTDOWN_GRACE_MS);
-    printStatus('final: ');
-    log.flush?.();
-    process.exit(0);
-  };
-  // 'on', not 'once': a second signal during shutdown must not kill the process with the default action.
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  exitOnSignals({
+    name: 'mine',
+    log,
+    graceMs: SHUTDOWN_GRACE_MS,
+    stop: async (signal) => {
+      stopping = true;
+      if (statusTimer) clearInterval(statusTimer);
+      log.info({ signal }, 'stopping: hashing stopped, waiting briefly for shares in flight');
+      await miner.stop(SHUTDOWN_GRACE_MS);
+      printStatus('final: ');
+    },
+  });
 
   try {
     await miner.start();

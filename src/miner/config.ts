@@ -25,6 +25,7 @@ export interface MineFlags {
   versionRolling?: boolean;
   extranonceSubscribe?: boolean;
   statusInterval?: string;
+  submitRate?: string;
   logFormat?: string;
   logLevel?: string;
 }
@@ -39,6 +40,8 @@ export interface MineConfig {
   extranonceSubscribe: boolean;
   /** 0 = no periodic status line (one is still printed at exit). */
   statusIntervalMs: number;
+  /** Shares sent per second at most. */
+  submitRate: number;
   logFormat: LogFormat | undefined;
   logLevel: string;
 }
@@ -47,6 +50,7 @@ export const MINE_DEFAULTS = {
   kernel: 'auto',
   fallbackTime: 120,
   statusInterval: 5,
+  submitRate: 20,
   logLevel: 'info',
   pass: 'x',
 } as const;
@@ -66,6 +70,7 @@ const FILE_KEYS = {
   'no-version-rolling': 'noVersionRolling',
   'extranonce-subscribe': 'extranonceSubscribe',
   'status-interval': 'statusInterval',
+  'submit-rate': 'submitRate',
   'log-format': 'logFormat',
   'log-level': 'logLevel',
 } as const;
@@ -111,8 +116,9 @@ export function readMineConfigFile(path: string, read: (p: string) => string = (
       case 'threads':
       case 'fallback-time':
       case 'status-interval':
+      case 'submit-rate':
         if (typeof value !== 'number' && typeof value !== 'string') throw new Error(`${where(key)} must be a number`);
-        flags[FILE_KEYS[key as 'threads' | 'fallback-time' | 'status-interval']] = String(value);
+        flags[FILE_KEYS[key as 'threads' | 'fallback-time' | 'status-interval' | 'submit-rate']] = String(value);
         break;
       case 'quiet':
       case 'version-rolling':
@@ -134,6 +140,12 @@ function parseSeconds(flag: string, value: string, allowZero: boolean): number {
     throw new Error(`${flag} must be a number of seconds ${allowZero ? '>= 0' : '> 0'}, got '${value}'`);
   }
   return Math.round(n * 1000);
+}
+
+function parseSubmitRate(value: string): number {
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--submit-rate must be a number of shares per second > 0, got '${value}'`);
+  return n;
 }
 
 function parseThreads(value: string | undefined): number {
@@ -180,6 +192,7 @@ export function resolveMineConfig(
 
   const fallbackTimeMs = parseSeconds('--fallback-time', f.fallbackTime ?? String(MINE_DEFAULTS.fallbackTime), true);
   const statusIntervalMs = parseSeconds('--status-interval', f.statusInterval ?? String(MINE_DEFAULTS.statusInterval), true);
+  const submitRate = parseSubmitRate(f.submitRate ?? String(MINE_DEFAULTS.submitRate));
   const logFormat = f.logFormat !== undefined ? parseLogFormat(f.logFormat) : undefined;
   const logLevel = f.logLevel ?? MINE_DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
@@ -193,6 +206,7 @@ export function resolveMineConfig(
     versionRolling: f.versionRolling ?? true,
     extranonceSubscribe: f.extranonceSubscribe ?? false,
     statusIntervalMs,
+    submitRate,
     logFormat,
     logLevel,
   };
@@ -208,6 +222,7 @@ export function describeMineConfig(c: MineConfig): Record<string, unknown> {
     fallbackTimeSeconds: c.fallbackTimeMs / 1000,
     versionRolling: c.versionRolling,
     extranonceSubscribe: c.extranonceSubscribe,
+    submitRate: c.submitRate,
   };
 }
 

@@ -9,7 +9,9 @@ import { NONCE_SPACE } from '../kernel/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Share } from '../stratum/messages.js';
 import { PoolManager, type PoolConfig, type PoolManagerOptions, type ShareOutcome, type WorkSet } from '../stratum/pool-manager.js';
+import { ShareLog } from './share-log.js';
 import { ShareStats, rejectionReason, type ShareCounts } from './share-stats.js';
+import { SubmitQueue } from './submit-queue.js';
 import { ExtranonceSpaceExhaustedError, JobWork, checkNonce, submitParamsFor, workCapacity, type Work } from './work.js';
 
 /** Without a fixed nonceChunk, each thread sizes its kernel calls to take about this long. */
@@ -17,6 +19,19 @@ export const TARGET_CHUNK_SECONDS = 0.5;
 const MIN_CHUNK = 1 << 16;
 const MAX_CHUNK = 1 << 24;
 const FIRST_CHUNK = 1 << 20;
+
+/** Shares sent per second at most, unless MinerOptions.submitRatePerSecond says otherwise. */
+export const DEFAULT_SUBMIT_RATE = 20;
+/** Shares sent and not yet answered, at most: a pool that stops answering cannot make the miner pile them up. */
+export const MAX_SUBMITS_IN_FLIGHT = 32;
+/** Shares waiting to be sent, at most; beyond it the worst are dropped (and counted). */
+export const MAX_QUEUED_SHARES = 64;
+/**
+ * Confirmed candidates one kernel call returns at most. At a tiny difficulty almost every nonce is a share: the
+ * cap bounds the work per call (each candidate is re-checked and queued on the main thread), and it is far above
+ * what the submit rate can send anyway.
+ */
+export const MAX_CANDIDATES_PER_SCAN = 64;
 
 export interface MinerOptions {
   /** Pools in failover order. */
@@ -40,6 +55,11 @@ export interface MinerOptions {
    * and sent if the session resumes. Then stop until new work arrives (default 60 s).
    */
   disconnectedHashMs?: number;
+  /**
+   * Shares sent per second at most (default 20, bursts of the same size). Shares found faster wait in a bounded
+   * queue that keeps the best ones; the others are dropped and counted.
+   */
+  submitRatePerSecond?: number;
   /** Reconnect/failover tuning passed to the PoolManager (tests use short backoffs). */
   poolManager?: Omit<PoolManagerOptions, 'pools' | 'logger' | 'fallbackTimeMs'>;
   logger?: Logger;
@@ -73,16 +93,29 @@ export interface MinerStatus {
 export interface MinerEvents {
   /** New work is being hashed. */
   job: [{ jobId: string; clean: boolean; difficulty: number; url: string; extranonce1: string }];
-  /** A kernel call finished (cancelled: stopped early by a clean job or stop()). */
+  /**
+   * A kernel call finished. cancelled: stopped early by a clean job or stop(); hashed < count without cancelled:
+   * it stopped at MAX_CANDIDATES_PER_SCAN, and the next call resumes right after.
+   */
   scan: [{ slot: number; jobId: string; extranonce2: string; startNonce: number; count: number; hashed: number; cancelled: boolean }];
-  /** A share goes to the pool manager (it may still call it stale, or queue it while disconnected). */
+  /** A share leaves the submit queue for the pool manager (it may still call it stale, or queue it while disconnected). */
   submit: [{ jobId: string; share: Share; difficulty: number }];
   /** The final outcome of a submitted share. */
   share: [{ jobId: string; share: Share; outcome: ShareOutcome }];
-  /** A candidate that was not submitted because its work was superseded. */
+  /** A share that was not submitted because its work was superseded. */
   stale: [{ jobId: string; reason: string }];
   connected: [{ url: string; poolIndex: number }];
   disconnected: [{ url: string; poolIndex: number; reason: string }];
+}
+
+/** A share waiting in the submit queue. */
+interface PendingShare {
+  hashValue: bigint;
+  cleanEpoch: number;
+  workSet: WorkSet;
+  work: Work;
+  share: Share;
+  hashDifficulty: number;
 }
 
 /** The work every thread is hashing now; replaced on every job. */
@@ -103,6 +136,8 @@ export class Miner extends EventEmitter<MinerEvents> {
   private kernelPool: KernelPool | undefined;
   private readonly meters: HashrateMeter[];
   private readonly shareStats = new ShareStats();
+  private readonly shareLog: ShareLog;
+  private readonly submissions: SubmitQueue<PendingShare>;
   private readonly startedAt = performance.now();
   private current: Assignment | undefined;
   /** The latest work, kept for the status after a disconnect or stop. */
@@ -111,7 +146,6 @@ export class Miner extends EventEmitter<MinerEvents> {
   private nextDifficulty: number | undefined;
   private workWaiters: (() => void)[] = [];
   private loops: Promise<void>[] = [];
-  private readonly pending = new Set<Promise<void>>();
   private disconnectTimer: NodeJS.Timeout | undefined;
   private connectedTo: string | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -128,6 +162,19 @@ export class Miner extends EventEmitter<MinerEvents> {
     this.chunks = new Array<number>(this.threads).fill(this.nonceChunk ?? FIRST_CHUNK);
     this.disconnectedHashMs = options.disconnectedHashMs ?? 60_000;
     if (!(this.disconnectedHashMs >= 0)) throw new Error(`disconnectedHashMs must be >= 0, got ${this.disconnectedHashMs}`);
+    const submitRate = options.submitRatePerSecond ?? DEFAULT_SUBMIT_RATE;
+    if (!(submitRate > 0) || !Number.isFinite(submitRate)) throw new Error(`submitRatePerSecond must be a positive number, got ${submitRate}`);
+    this.shareLog = new ShareLog(this.log);
+    this.submissions = new SubmitQueue<PendingShare>({
+      ratePerSecond: submitRate,
+      maxInFlight: MAX_SUBMITS_IN_FLIGHT,
+      maxQueued: MAX_QUEUED_SHARES,
+      send: (p) => this.send(p),
+      dropped: () => {
+        this.shareStats.unsent('dropped');
+        this.shareLog.count('dropped', 1);
+      },
+    });
     const now = () => performance.now();
     this.meters = Array.from({ length: this.threads }, () => new HashrateMeter(now, this.startedAt));
     // The PoolManager validates the pool list (URLs, users) here, before anything connects.
@@ -216,8 +263,9 @@ export class Miner extends EventEmitter<MinerEvents> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     if (ws.clean) {
       this.cleanEpoch++;
-      // A new block (or session): scans of the old work stop at their next sub-batch.
+      // A new block (or session): scans of the old work stop at their next sub-batch, queued shares are stale.
       this.kernelPool?.cancel();
+      this.dropStaleShares();
     }
     let jobWork: JobWork;
     try {
@@ -271,6 +319,7 @@ export class Miner extends EventEmitter<MinerEvents> {
       this.log.warn({ afterMs: this.disconnectedHashMs }, 'miner: still no pool; stopped hashing the old work');
       this.cleanEpoch++;
       this.kernelPool?.cancel();
+      this.dropStaleShares();
       this.setAssignment(undefined);
     }, this.disconnectedHashMs);
   }
@@ -303,11 +352,9 @@ export class Miner extends EventEmitter<MinerEvents> {
     for (let start = 0; start < NONCE_SPACE; ) {
       // Checked in the same tick as the scan is dispatched, so a cancel() in between is impossible.
       if (this.current !== a || this.state !== 'running') return;
-      const from = start;
-      const count = Math.min(this.chunks[slot], NONCE_SPACE - from);
-      start += count;
+      const count = Math.min(this.chunks[slot], NONCE_SPACE - start);
       // The event below reports this very request, so tests see exactly what the kernel was asked to scan.
-      const req = { header: work.header, target: work.target, startNonce: from, count };
+      const req = { header: work.header, target: this.scanTarget(work), startNonce: start, count, maxCandidates: MAX_CANDIDATES_PER_SCAN };
       const began = performance.now();
       let result;
       try {
@@ -319,11 +366,23 @@ export class Miner extends EventEmitter<MinerEvents> {
         return;
       }
       this.meters[slot].record(result.hashed);
-      if (!result.cancelled) this.resizeChunk(slot, result.hashed, performance.now() - began);
+      // A call cut short at the candidate cap says nothing about the thread's speed.
+      if (result.hashed === count) this.resizeChunk(slot, result.hashed, performance.now() - began);
       this.emit('scan', { slot, jobId: work.jobId, extranonce2: work.extranonce2Hex, startNonce: req.startNonce, count: req.count, hashed: result.hashed, cancelled: result.cancelled });
       for (const nonce of result.nonces) this.onCandidate(a, work, nonce);
       if (result.cancelled) return;
+      start += result.hashed;
     }
+  }
+
+  /**
+   * The share target the kernel looks for: the pool's, or, while the submit queue is full, only hashes better
+   * than the worst share queued (a worse one would be dropped at once). The effective share difficulty rises
+   * locally when the pool's is too low to submit everything found.
+   */
+  private scanTarget(work: Work): bigint {
+    const admission = this.submissions.admissionTarget;
+    return admission !== undefined && admission < work.target ? admission : work.target;
   }
 
   /** Keeps each kernel call near TARGET_CHUNK_SECONDS of this thread's measured speed (unless fixed). */
@@ -346,9 +405,9 @@ export class Miner extends EventEmitter<MinerEvents> {
       return;
     }
     if (a.cleanEpoch !== this.cleanEpoch) {
-      const reason = 'work superseded by a clean job or a new pool session';
-      this.shareStats.staleBeforeSubmit(reason);
-      this.emit('stale', { jobId: work.jobId, reason });
+      this.shareStats.staleBeforeSubmit(STALE_REASON);
+      this.shareLog.count('stale', 1);
+      this.emit('stale', { jobId: work.jobId, reason: STALE_REASON });
       return;
     }
     const p = submitParamsFor(work, nonce);
@@ -360,29 +419,33 @@ export class Miner extends EventEmitter<MinerEvents> {
       ...(p.versionBitsHex !== undefined ? { versionBits: p.versionBitsHex } : {}),
     };
     this.shareStats.submitted();
-    this.emit('submit', { jobId: work.jobId, share, difficulty: work.difficulty });
-    const done: Promise<void> = this.pools
-      .submit(a.workSet, share)
-      .then(
-        (outcome) => this.onOutcome(work, share, check.difficulty, outcome),
-        (err: Error) => this.onOutcome(work, share, check.difficulty, { status: 'disconnected', reason: err.message }),
-      )
-      .finally(() => this.pending.delete(done));
-    this.pending.add(done);
+    this.submissions.offer({ hashValue: check.value, cleanEpoch: a.cleanEpoch, workSet: a.workSet, work, share, hashDifficulty: check.difficulty });
   }
 
-  private onOutcome(work: Work, share: Share, hashDifficulty: number, outcome: ShareOutcome): void {
+  /** Sends one share from the submit queue; resolves once it has an outcome. */
+  private async send(p: PendingShare): Promise<void> {
+    this.emit('submit', { jobId: p.work.jobId, share: p.share, difficulty: p.work.difficulty });
+    let outcome: ShareOutcome;
+    try {
+      outcome = await this.pools.submit(p.workSet, p.share);
+    } catch (err) {
+      outcome = { status: 'disconnected', reason: (err as Error).message };
+    }
     const bucket = this.shareStats.outcome(outcome);
-    const s = this.shareStats.snapshot();
-    const answered = s.accepted + s.rejected;
-    const ratio = answered > 0 ? ((100 * s.accepted) / answered).toFixed(1) : '0.0';
-    // cpuminer style: the message alone tells the story in a terminal; the fields serve JSON log readers.
-    const summary = `${s.accepted}/${answered} (${ratio}%) job ${work.jobId} diff ${hashDifficulty.toPrecision(3)}`;
-    const fields = { jobId: work.jobId, nonce: share.nonce, shareDifficulty: hashDifficulty, difficulty: work.difficulty, accepted: s.accepted, rejected: s.rejected, stale: s.stale };
-    if (bucket === 'accepted') this.log.info(fields, `share accepted: ${summary}`);
-    else if (bucket === 'rejected') this.log.warn({ ...fields, reason: rejectionReason(outcome) }, `share rejected (${rejectionReason(outcome)}): ${summary}`);
-    else this.log.info({ ...fields, status: outcome.status, reason: outcome.reason }, `share ${bucket} (${outcome.reason ?? outcome.status}): job ${work.jobId}`);
-    this.emit('share', { jobId: work.jobId, share, outcome });
+    const reason = bucket === 'rejected' ? rejectionReason(outcome) : outcome.reason;
+    const line = { outcome: bucket, jobId: p.work.jobId, nonce: p.share.nonce, hashDifficulty: p.hashDifficulty, difficulty: p.work.difficulty, reason };
+    this.shareLog.share(line, this.shareStats.snapshot());
+    this.emit('share', { jobId: p.work.jobId, share: p.share, outcome });
+  }
+
+  /** Queued shares of an earlier clean epoch can only be refused now: counted stale, never sent. */
+  private dropStaleShares(): void {
+    const stale = this.submissions.removeStale(this.cleanEpoch);
+    for (const p of stale) {
+      this.shareStats.unsent('stale', STALE_REASON);
+      this.emit('stale', { jobId: p.work.jobId, reason: STALE_REASON });
+    }
+    this.shareLog.count('stale', stale.length);
   }
 
   private async shutdown(graceMs: number): Promise<void> {
@@ -392,26 +455,30 @@ export class Miner extends EventEmitter<MinerEvents> {
     this.kernelPool?.cancel();
     this.setAssignment(undefined);
     await Promise.all(this.loops);
-    if (wasRunning && this.pending.size > 0) {
-      this.log.info({ shares: this.pending.size, graceMs }, 'miner: waiting for shares in flight');
-      await this.settlePending(graceMs);
+    const waiting = this.submissions.queued + this.submissions.sending;
+    if (wasRunning && waiting > 0) {
+      // Queued shares are still valid: they keep going out (at the submit rate) during the grace period.
+      this.log.info({ shares: waiting, graceMs }, 'miner: waiting for shares in flight');
+      await settleWithin(this.submissions.idle(), graceMs);
     }
+    // What the grace period could not send is counted, never lost silently.
+    const unsent = this.submissions.removeAll();
+    for (const _ of unsent) this.shareStats.unsent('dropped');
+    this.shareLog.count('dropped', unsent.length);
     this.pools.stop();
     // Submits still open resolve as 'disconnected' once the connection is closed.
-    await this.settlePending(1000);
+    await settleWithin(this.submissions.idle(), 1000);
+    this.shareLog.flush();
     await this.kernelPool?.destroy();
     this.state = 'stopped';
   }
+}
 
-  private async settlePending(timeoutMs: number): Promise<void> {
-    if (this.pending.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.pending]),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
+const STALE_REASON = 'work superseded by a clean job or a new pool session';
+
+/** Waits for `p`, at most `timeoutMs`. */
+async function settleWithin(p: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+  clearTimeout(timer);
 }

@@ -1,5 +1,5 @@
 // Share bookkeeping of the miner: every candidate the kernel finds ends in exactly one bucket, so the counts
-// add up (found = accepted + rejected + stale + unanswered + invalid + pending).
+// add up (found = accepted + rejected + stale + unanswered + invalid + dropped + pending).
 import type { ShareOutcome } from '../stratum/pool-manager.js';
 
 export interface ShareCounts {
@@ -17,9 +17,15 @@ export interface ShareCounts {
   unanswered: number;
   /** Kernel candidates that failed the miner's node:crypto re-check (a kernel bug if ever non-zero). */
   invalid: number;
-  /** Submitted and waiting for an answer (or queued while disconnected). */
+  /** Valid shares never sent: found faster than the submit rate allows (the queue kept better ones), or left at stop. */
+  dropped: number;
+  /** Waiting to be sent, or sent and waiting for an answer (or queued while disconnected). */
   pending: number;
 }
+
+/** Distinct reasons kept per table; later ones are counted under OTHER_REASONS (bounded memory on a long run). */
+const MAX_REASONS = 20;
+const OTHER_REASONS = 'other reasons';
 
 export class ShareStats {
   private readonly counts: ShareCounts = {
@@ -31,6 +37,7 @@ export class ShareStats {
     staleByReason: {},
     unanswered: 0,
     invalid: 0,
+    dropped: 0,
     pending: 0,
   };
 
@@ -50,6 +57,16 @@ export class ShareStats {
 
   submitted(): void {
     this.counts.pending++;
+  }
+
+  /** A share that waited to be sent and never will be: stale (a clean job came first) or dropped. */
+  unsent(bucket: 'stale' | 'dropped', reason = ''): void {
+    this.counts.pending = Math.max(0, this.counts.pending - 1);
+    if (bucket === 'dropped') this.counts.dropped++;
+    else {
+      this.counts.stale++;
+      this.bump('staleByReason', reason);
+    }
   }
 
   /** The outcome of a submitted share; returns the bucket it landed in. */
@@ -83,7 +100,9 @@ export class ShareStats {
 
   private bump(table: 'rejectedByReason' | 'staleByReason', reason: string): void {
     const t = this.counts[table];
-    t[reason] = (t[reason] ?? 0) + 1;
+    // Pools put job ids and such in their messages: past a few distinct reasons, the rest share one bucket.
+    const key = reason in t || Object.keys(t).length < MAX_REASONS ? reason : OTHER_REASONS;
+    t[key] = (t[key] ?? 0) + 1;
   }
 }
 

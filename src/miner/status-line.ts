@@ -19,6 +19,7 @@ export function formatStatusLine(s: MinerStatus): string {
   const shares = [`accepted ${sh.accepted}`, `rejected ${sh.rejected}`, `stale ${sh.stale}`];
   if (sh.unanswered > 0) shares.push(`unanswered ${sh.unanswered}`);
   if (sh.invalid > 0) shares.push(`invalid ${sh.invalid}`);
+  if (sh.dropped > 0) shares.push(`dropped ${sh.dropped}`);
   const pool = s.pool ? `${s.pool.url}${s.connected ? '' : ' (disconnected)'}` : 'no pool yet';
   const diff =
     s.nextDifficulty !== undefined && s.nextDifficulty !== s.difficulty
@@ -42,6 +43,8 @@ export function statusFields(s: MinerStatus): Record<string, unknown> {
     stale: s.shares.stale,
     unanswered: s.shares.unanswered,
     invalid: s.shares.invalid,
+    dropped: s.shares.dropped,
+    pending: s.shares.pending,
     pool: s.pool?.url ?? null,
     connected: s.connected,
     difficulty: s.difficulty ?? null,

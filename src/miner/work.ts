@@ -161,10 +161,10 @@ export function headerForNonce(work: Work, nonce: number): Buffer {
 }
 
 /** The miner's re-check before it submits: does this nonce's hash really meet the share target? */
-export function checkNonce(work: Work, nonce: number): { hash: Buffer; meetsTarget: boolean; difficulty: number } {
+export function checkNonce(work: Work, nonce: number): { hash: Buffer; value: bigint; meetsTarget: boolean; difficulty: number } {
   const hash = sha256d(headerForNonce(work, nonce));
   const value = hashToBigInt(hash);
-  return { hash, meetsTarget: value <= work.target, difficulty: hashDifficulty(value) };
+  return { hash, value, meetsTarget: value <= work.target, difficulty: hashDifficulty(value) };
 }
 
 export function submitParamsFor(work: Work, nonce: number): SubmitParams {

@@ -1,6 +1,7 @@
 // `mesos-miner serve`: the miner server task. Stratum pool(s) upstream (proxy mode), many miners downstream.
 import { Command, Option } from 'commander';
 import { createLogger } from '../log.js';
+import { exitOnSignals } from '../shutdown.js';
 import { StratumUpstream } from '../upstream/stratum.js';
 import { BitcoindUpstream } from '../upstream/bitcoind.js';
 import { ENV_BITCOIND_URL } from '../upstream/bitcoind-config.js';
@@ -37,7 +38,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-diff <d>', 'highest share difficulty (never above the pool difficulty anyway)', d.maxDiff)
     .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
-    .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream', d.shutdownGrace)
+    .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream (the process is killed 5 s later at the latest)', d.shutdownGrace)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
     .action(async (flags: ServeFlags & { poolPassFile?: string }, command: Command) => {
@@ -99,25 +100,19 @@ export function registerServeCommand(program: Command): void {
         command.error(`error: ${(err as Error).message}`, { exitCode: 1 });
       }
 
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'shutting down: no new miners, forwarding shares in flight');
-        const hardStop = setTimeout(() => {
-          log.error('shutdown took too long; exiting');
-          process.exit(1);
-        }, config.shutdownGraceMs + 5000);
-        hardStop.unref();
-        await server.close(config.shutdownGraceMs);
-        await upstream.stop(config.shutdownGraceMs);
-        await http?.close();
-        log.info(server.stats.snapshot(), 'miner server stopped');
-        log.flush?.();
-        process.exit(0);
-      };
-      // 'on', not 'once': a second signal during shutdown must not kill the process with the default action.
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
-      process.on('SIGINT', () => void shutdown('SIGINT'));
+      exitOnSignals({
+        name: 'serve',
+        log,
+        graceMs: config.shutdownGraceMs,
+        stop: async (signal) => {
+          log.info({ signal }, 'shutting down: no new miners, forwarding shares in flight');
+          // One grace period for both: the upstream's shares in flight are the ones the server waits for.
+          const graceEnds = Date.now() + config.shutdownGraceMs;
+          await server.close(config.shutdownGraceMs);
+          await upstream.stop(Math.max(0, graceEnds - Date.now()));
+          await http?.close();
+          log.info(server.stats.snapshot(), 'miner server stopped');
+        },
+      });
     });
 }

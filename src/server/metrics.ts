@@ -94,7 +94,7 @@ export class ServerMetrics {
     };
     this.upstreamShares = new Counter({
       name: 'mesos_miner_server_upstream_shares_total',
-      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error; stale: a solo block solution kept back)',
+      help: 'Shares forwarded upstream, by the upstream answer (accepted/rejected/error; stale: a solo block solution kept back); dropped: not forwarded, too many were waiting for an answer',
       labelNames: ['result'],
       registers,
     });

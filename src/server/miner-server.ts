@@ -9,6 +9,7 @@ import type { Share } from '../stratum/messages.js';
 import { DEFAULT_VERSION_ROLLING_MASK } from '../stratum/messages.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Upstream, UpstreamJob, UpstreamWorkSpace } from '../upstream/types.js';
+import { leHashMeetsTarget } from './difficulty.js';
 import { ExtranoncePrefixAllocator, ExtranonceExhaustedError } from './extranonce.js';
 import { JobBook, type ServerJob } from './job-book.js';
 import { ServerMetrics } from './metrics.js';
@@ -33,6 +34,11 @@ export interface MinerServerOptions {
   initialDifficulty?: number;
   /** Version bits offered to miners (intersected with the upstream's mask). */
   versionMask?: number;
+  /**
+   * Shares forwarded and not yet answered by the upstream, at most; a share that would go beyond is not forwarded
+   * and counted as dropped (a flood at a tiny difficulty, or an upstream that stops answering, must not grow memory).
+   */
+  maxPendingForwards?: number;
   /** How long a subscribe waits for the upstream's first extranonce space. */
   subscribeWaitMs?: number;
   /** Test hook: cap on sessions per upstream space (to reach prefix exhaustion). */
@@ -56,6 +62,7 @@ export const SERVER_DEFAULTS = {
   maxDifficulty: 2 ** 40,
   initialDifficulty: 1,
   subscribeWaitMs: 10_000,
+  maxPendingForwards: 256,
 } as const;
 
 interface SpaceState {
@@ -96,6 +103,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
   private readonly spaces = new Map<string, SpaceState>();
   private readonly book = new JobBook();
   private readonly pendingForwards = new Set<Promise<void>>();
+  private readonly maxPendingForwards: number;
   private readonly spaceWaiters = new Set<() => void>();
   private addingSpace: Promise<UpstreamWorkSpace> | null = null;
   private nextSessionId = 1;
@@ -124,6 +132,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
       maxWriteBufferBytes: positive('max write buffer', options.maxWriteBufferBytes ?? SERVER_DEFAULTS.maxWriteBufferBytes),
       maxProtocolErrors: options.maxProtocolErrors ?? SERVER_DEFAULTS.maxProtocolErrors,
     };
+    this.maxPendingForwards = positive('max pending forwards', options.maxPendingForwards ?? SERVER_DEFAULTS.maxPendingForwards);
     positive('max connections', options.maxConnections ?? SERVER_DEFAULTS.maxConnections);
     positive('max line length', options.maxLineLength ?? SERVER_DEFAULTS.maxLineLength);
     this.metrics = new ServerMetrics(
@@ -350,6 +359,15 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     const built = verdict.built;
     if (!built) throw new Error('internal: a share meeting the upstream target has no built header'); // checkShare keeps it
     const announcedJob = verdict.job;
+    // A block is always forwarded: the cap bounds the ordinary shares a slow upstream has not answered yet.
+    const block = leHashMeetsTarget(built.hash, announcedJob.networkTargetLe);
+    if (!block && this.pendingForwards.size >= this.maxPendingForwards) {
+      // The miner keeps its credit (the share was valid); only the upstream never sees it. Counted, never silent.
+      this.stats.forwardsDropped++;
+      this.metrics.upstreamShares.inc({ result: 'dropped' });
+      this.log.warn({ worker: session.worker, pending: this.pendingForwards.size }, 'share not forwarded: too many shares waiting for the upstream');
+      return;
+    }
     this.stats.forwarded++;
     this.stats.pendingUpstream++;
     const worker = session.worker;

@@ -7,7 +7,7 @@ export interface ServerStatsSnapshot {
   startedAt: string;
   uptimeSeconds: number;
   shares: { accepted: number; rejected: number; stale: number; rejectedByReason: Partial<Record<ShareRejectReason, number>> };
-  upstream: { forwarded: number; accepted: number; rejected: number; errors: number; pending: number };
+  upstream: { forwarded: number; accepted: number; rejected: number; errors: number; pending: number; dropped: number };
   blocksFound: number;
   /** Block solutions not submitted: their tip already had a block of ours, or had moved on. */
   blocksStale: number;
@@ -27,6 +27,8 @@ export class ServerStats {
   upstreamRejected = 0;
   upstreamErrors = 0;
   pendingUpstream = 0;
+  /** Shares that met the upstream target but were not forwarded: too many were waiting for the upstream. */
+  forwardsDropped = 0;
   blocksFound = 0;
   blocksStale = 0;
   blocksOrphaned = 0;
@@ -64,6 +66,7 @@ export class ServerStats {
         rejected: this.upstreamRejected,
         errors: this.upstreamErrors,
         pending: this.pendingUpstream,
+        dropped: this.forwardsDropped,
       },
       blocksFound: this.blocksFound,
       blocksStale: this.blocksStale,

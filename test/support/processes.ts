@@ -1,5 +1,6 @@
 // Child processes and ports for tests (and benches) that run the built CLI (dist/cli.js) the way users do.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -69,7 +70,30 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** VmRSS (resident now) and VmHWM (the kernel's resident peak) of a process in MiB, from /proc; undefined once it exited. */
+export function procMemory(pid: number): { rss: number; hwm: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const mib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  return { rss: mib('VmRSS'), hwm: mib('VmHWM') };
+}
+
 /** The JSON log lines (pino, --log-format json) in a child's captured output, parsed. */
 export function jsonLines(text: string): Array<{ msg?: string; [k: string]: unknown }> {
   return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; [k: string]: unknown });
+}
+
+/** The most log lines written within any one second, by the lines' own timestamps (pino's `time`, in ms). */
+export function maxLinesPerSecond(lines: Array<Record<string, unknown>>): number {
+  const times = lines.map((l) => Number(l.time)).filter(Number.isFinite).sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; last < times.length; last++) {
+    while (times[last]! - times[first]! >= 1000) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
 }
