@@ -132,8 +132,9 @@ describe('the bundle', () => {
     const paths = readTar(gunzipSync(bundle.bytes)).entries.map((e) => e.path);
     expect(paths[0]).toBe('mesos-miner/bundle.json');
     expect(paths).toEqual(expect.arrayContaining(['mesos-miner/dist/cli.js', 'mesos-miner/build/kernel-simd.wasm', 'mesos-miner/proto/mesos.proto', 'mesos-miner/node_modules/piscina/package.json']));
-    // Production dependencies only.
+    // Production dependencies only, without what Node never loads (type declarations, source maps).
     expect(paths.filter((p) => /node_modules\/(vitest|typescript|assemblyscript)\//.test(p))).toEqual([]);
+    expect(paths.filter((p) => /\.d\.[cm]?ts$|\.map$/.test(p))).toEqual([]);
   });
 
   it('refuses what is not a bundle, and a damaged one', () => {

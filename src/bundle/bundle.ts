@@ -47,6 +47,12 @@ export function bundleFileName(manifest: BundleManifest): string {
   return `${manifest.name}-${manifest.version}-${manifest.digest.slice(0, DIGEST_PREFIX)}.tar.gz`;
 }
 
+/**
+ * Files Node never loads at run time: type declarations and source maps (dist/'s point at src/, which is not
+ * shipped). Leaving them out makes the bundle a third smaller and each sandbox's extraction faster.
+ */
+const NOT_LOADED = /\.d\.[cm]?ts$|\.map$/;
+
 const sha256 = (chunks: Buffer[]) => chunks.reduce((h, c) => h.update(c), createHash('sha256')).digest('hex');
 
 /** A directory's files and subdirectories (`node_modules` excluded: dependencies are placed on their own). */
@@ -54,6 +60,7 @@ function walk(abs: string, to: string, out: TarEntry[]): void {
   const stat = lstatSync(abs);
   if (stat.isSymbolicLink()) throw new Error(`${abs} is a symbolic link: a bundle holds plain files only`);
   if (stat.isFile()) {
+    if (NOT_LOADED.test(abs)) return;
     // Modes are normalised: only whether the owner may execute the file is kept.
     out.push({ path: to, type: 'file', mode: stat.mode & 0o100 ? 0o755 : 0o644, data: readFileSync(abs) });
     return;
