@@ -12,18 +12,13 @@ import { buildBundle, readBundle, type Bundle } from '../src/bundle/bundle.js';
 import { productionPackages } from '../src/bundle/dependencies.js';
 import { bundleMismatch, expectedBundle } from '../src/bundle/expect.js';
 import { readTar, TAR_END, tarEntry } from '../src/bundle/tar.js';
+import { runNode } from './support/processes.js';
 
 const run = promisify(execFile);
 
-async function runNode(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, args, { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...options.env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The extracted bundle's CLI with plain node, in a clean environment (only PATH and `env`). */
+const runBundled = (args: string[], options: { cwd: string; env?: Record<string, string> }) =>
+  runNode(args, { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...options.env } });
 
 describe('tar', () => {
   it('writes ustar entries that tar lists and reads back, a PAX path record for long paths', async () => {
@@ -147,10 +142,10 @@ describe('the bundle', () => {
   });
 
   it('runs with plain node where it is extracted: bench, mine --help', async () => {
-    const help = await runNode([cli, 'mine', '--help'], { cwd: dir });
+    const help = await runBundled([cli, 'mine', '--help'], { cwd: dir });
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/Usage: mesos-miner mine/);
-    const bench = await runNode([cli, 'bench', '--duration', '1', '--threads', '1', '--kernel', 'scalar', '--json'], { cwd: dir });
+    const bench = await runBundled([cli, 'bench', '--duration', '1', '--threads', '1', '--kernel', 'scalar', '--json'], { cwd: dir });
     expect(bench.code).toBe(0);
     const report = JSON.parse(bench.stdout) as { correctness: Array<{ found: string[]; expectedNonce: string }>; results: Array<{ hashes: number }> };
     for (const check of report.correctness) expect(check.found).toEqual([check.expectedNonce]);
@@ -160,7 +155,7 @@ describe('the bundle', () => {
   it('an extracted bundle (an installed copy without dev dependencies) makes the same bundle again', async () => {
     const out = join(dir, 'again');
     mkdirSync(out);
-    const made = await runNode([cli, 'bundle', '-o', out], { cwd: dir });
+    const made = await runBundled([cli, 'bundle', '-o', out], { cwd: dir });
     expect(made.code).toBe(0);
     expect(made.stdout).toBe(`${bundle.sha256}  ${join(out, bundle.fileName)}\n`);
     expect(readFileSync(join(out, bundle.fileName)).equals(bundle.bytes)).toBe(true);
@@ -168,9 +163,9 @@ describe('the bundle', () => {
 
   it('started as the expected bundle it runs; as another one it stops at once with both names (exit 1)', async () => {
     const digest = bundle.manifest.digest.slice(0, 16);
-    const same = await runNode([cli, 'mine', '--help'], { cwd: dir, env: { MESOS_MINER_EXPECT_BUNDLE: `${bundle.manifest.version}+${digest}` } });
+    const same = await runBundled([cli, 'mine', '--help'], { cwd: dir, env: { MESOS_MINER_EXPECT_BUNDLE: `${bundle.manifest.version}+${digest}` } });
     expect(same.code).toBe(0);
-    const other = await runNode([cli, 'mine', '--help'], { cwd: dir, env: { MESOS_MINER_EXPECT_BUNDLE: `${bundle.manifest.version}+0123456789abcdef` } });
+    const other = await runBundled([cli, 'mine', '--help'], { cwd: dir, env: { MESOS_MINER_EXPECT_BUNDLE: `${bundle.manifest.version}+0123456789abcdef` } });
     expect(other.code).toBe(1);
     expect(other.stdout).toBe('');
     expect(other.stderr).toBe(`error: MESOS_MINER_EXPECT_BUNDLE: this is mesos-miner ${bundle.manifest.version} (bundle ${digest}), the scheduler expects `
@@ -178,7 +173,7 @@ describe('the bundle', () => {
   }, 60_000);
 
   it('bundle -o into a missing directory is a usage error (exit 2)', async () => {
-    const bad = await runNode([cli, 'bundle', '-o', join(dir, 'nowhere', 'b.tar.gz')], { cwd: dir });
+    const bad = await runBundled([cli, 'bundle', '-o', join(dir, 'nowhere', 'b.tar.gz')], { cwd: dir });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--output: directory .*nowhere does not exist/);
   });
