@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // mesos-miner command line: each command registers itself from the module that owns it.
 import { Command, CommanderError } from 'commander';
+import { registerBundleCommand } from './bundle/command.js';
+import { bundleMismatch, ENV_EXPECT_BUNDLE, runningManifest } from './bundle/expect.js';
 import { registerBenchCommand } from './kernel/command.js';
 import { registerMineCommand } from './miner/command.js';
 import { registerServeCommand } from './server/command.js';
@@ -10,6 +12,14 @@ import { packageVersion } from './stratum/version.js';
 /** Exit code of a bad command line (an unknown flag, a bad value): nothing was started. */
 const USAGE_EXIT_CODE = 2;
 const INFORMATIONAL = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+// A task started from a fetched bundle must be the bundle its scheduler meant (see bundle/expect.ts).
+const expected = process.env[ENV_EXPECT_BUNDLE];
+const mismatch = expected ? bundleMismatch(expected, packageVersion(), runningManifest()) : undefined;
+if (mismatch) {
+  process.stderr.write(`error: ${ENV_EXPECT_BUNDLE}: ${mismatch}; the fetched bundle is not the scheduler's (check --bundle-uri)\n`);
+  process.exit(1);
+}
 
 const program = new Command();
 program
@@ -24,6 +34,7 @@ registerMineCommand(program);
 registerBenchCommand(program);
 registerServeCommand(program);
 registerSchedulerCommands(program);
+registerBundleCommand(program);
 
 // Started by a supervisor (`local`) with an IPC channel: when it goes away, shut down as on SIGTERM. unref: the
 // channel alone must not keep this process alive.

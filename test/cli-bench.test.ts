@@ -1,21 +1,8 @@
 // The bench command as users run it: the built CLI in a child process.
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CLI_PATH, runNode } from './support/processes.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const run = promisify(execFile);
-
-async function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, 'bench', ...args], { timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const bench = (...args: string[]) => runNode([CLI_PATH, 'bench', ...args]);
 
 describe('mesos-miner bench', () => {
   it('proves the kernel on a real block and reports one JSON document', async () => {

@@ -2,11 +2,13 @@
 // (in this process, real HTTP on 127.0.0.1). Bad flags stop it before anything starts; a good command line
 // places the server and miners with secrets only in the environment, serves /status, and exits on SIGTERM.
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readBundle } from '../src/bundle/bundle.js';
 import type { TaskInfo } from '../src/mesos/types.js';
 import { FakeMaster } from './support/fake-master.js';
 import { jsonLines, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
@@ -43,7 +45,12 @@ describe('mesos-miner schedule: bad flags', () => {
     [[...upstream, '--server-mem', '8'], /--server-mem must be >= 32, got 8/],
     [[...upstream, '--content-type', 'xml'], /--content-type must be protobuf or json, got 'xml'/],
     [[...upstream, '--master', 'ftp://m:5050'], /--master must use http or https, got 'ftp:\/\/m:5050'/],
-    [[...upstream, '--container', 'lxc'], /--container must be one of docker, mesos, command, got 'lxc'/],
+    [[...upstream, '--container', 'lxc'], /--container must be one of docker, mesos, command, fetch, got 'lxc'/],
+    [[...upstream, '--container', 'fetch', '--bundle', '/nonexistent/b.tar.gz'], /--bundle: \/nonexistent\/b\.tar\.gz: ENOENT/],
+    [[...upstream, '--container', 'fetch', '--bundle-uri', 'ftp:/x'], /--bundle-uri must be a URI/],
+    [[...upstream, '--container', 'fetch', '--http', 'off'], /--container fetch serves the bundle on the --http endpoint/],
+    [[...upstream, '--bundle-uri', 'http://f/b.tar.gz'], /--bundle-uri needs --container fetch/],
+    [[...upstream, '--advertise-url', 'mailto:x'], /--advertise-url must use http or https/],
     [[...upstream, '--network', 'bridge', '--container', 'mesos'], /--network bridge needs --container docker/],
     [[...upstream, '--secret-file', '/nonexistent'], /--secret-file needs --principal/],
     [[...upstream, '--principal', 'p', '--secret-file', '/nonexistent/secret'], /--secret-file: cannot read \/nonexistent\/secret: ENOENT/],
@@ -162,6 +169,36 @@ describe('mesos-miner schedule against the fake master', () => {
     expect(saved.frameworkId).toBe(status.frameworkId);
     expect(saved.tasks).toHaveLength(3);
     await expect(fetch(`http://127.0.0.1:${statusPort}/status`)).rejects.toThrow();
+  });
+
+  it('--container fetch: serves the bundle it built at start; tasks fetch it (extracted, cached) and run node on its CLI', async () => {
+    const { run, statusPort } = await runScheduler(['--container', 'fetch', '--miners', '1', '--task-log-level', 'warn']);
+    await waitUntil(() => running('server').length === 1 && running('miner').length === 1, '1 server + 1 miner running', 15_000);
+    const served = jsonLines(run.stderr()).find((l) => l.msg === 'serving the bundle to the agents\' fetchers')!;
+    const uri = String(served.uri);
+    expect(uri).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${statusPort}/artifacts/mesos-miner-[0-9.]+-[0-9a-f]{16}\\.tar\\.gz$`));
+    for (const t of ours()) {
+      const command = t.info.command!;
+      expect(t.info.container).toBeUndefined();
+      expect(command.shell).toBe(false);
+      expect(command.value).toBe('node');
+      expect(command.arguments!.slice(0, 3)).toEqual(['node', 'mesos-miner/dist/cli.js', t.taskId.startsWith('clitest.server.') ? 'serve' : 'mine']);
+      expect(command.uris).toEqual([{ value: uri, extract: true, cache: true }]);
+      expect(envOf(t.info).MESOS_MINER_EXPECT_BUNDLE).toBe(served.expect);
+      const visible = JSON.stringify({ ...t.info, command: { ...command, environment: undefined } });
+      expect(visible).not.toContain(POOL_PASS);
+      expect(visible).not.toContain(MINER_PASS);
+    }
+    // What the agents' fetchers do: ask for the size (HEAD), then download.
+    const head = await fetch(uri, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(served.bytes));
+    const body = Buffer.from(await (await fetch(uri)).arrayBuffer());
+    expect(createHash('sha256').update(body).digest('hex')).toBe(served.sha256);
+    expect(readBundle(body).manifest.version).toBe(String(served.expect).split('+')[0]);
+    expect((await fetch(uri.replace(/-[0-9a-f]{16}\.tar\.gz$/, '-0000000000000000.tar.gz'))).status).toBe(404);
+    run.child.kill('SIGTERM');
+    expect((await within(run.exit, 10_000, 'exit after SIGTERM')).code).toBe(0);
   });
 
   it('with --teardown, SIGTERM tears the framework down: its tasks are killed and the stored id forgotten', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,9 @@ import { StateFile } from '../src/scheduler/state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from '../src/scheduler/task-spec.js';
 import { TaskStore, type TaskRecord } from '../src/scheduler/task-store.js';
 import { resolveSoloConfig } from '../src/upstream/bitcoind-config.js';
+import { buildBundle } from '../src/bundle/bundle.js';
+import { fetchOptions, nodeInSandbox } from '../src/scheduler/fetch.js';
+import { defaultAdvertiseUrl } from '../src/scheduler/status-server.js';
 
 const offer: Offer = {
   id: { value: 'o1' }, framework_id: { value: 'fw' }, agent_id: { value: 'agent-1' }, hostname: 'node1.example',
@@ -117,6 +120,49 @@ describe('task specs', () => {
     expect(command.command!.value).toBe('/usr/bin/mesos-miner');
     expect(command.command!.arguments![0]).toBe('mesos-miner');
     expect(command.command!.arguments![1]).toBe('mine');
+  });
+});
+
+describe('task specs for --container fetch', () => {
+  const bundleUri = 'http://sched.example:8090/artifacts/mesos-miner-0.1.0-0123456789abcdef.tar.gz';
+  const fetch = (nodeUri?: string): ContainerOptions => ({
+    ...docker('HOST'), mode: 'fetch',
+    fetch: { bundleUri, ...(nodeUri ? { nodeUri } : {}), node: nodeUri ? nodeInSandbox(nodeUri) : 'node', expect: '0.1.0+0123456789abcdef' },
+  });
+
+  it('the fetcher brings the bundle (extracted, cached); node runs its CLI from the sandbox; the task checks the bundle; secrets only in env', () => {
+    const { server, miner } = plan();
+    const serverTask = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, upstream, secrets, container: fetch() });
+    expect(serverTask.container).toBeUndefined(); // the Mesos containerizer's command executor, no image
+    expect(serverTask.command).toEqual({
+      shell: false,
+      value: 'node',
+      arguments: ['node', 'mesos-miner/dist/cli.js', 'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`,
+        '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json', '--log-level', 'info'],
+      uris: [{ value: bundleUri, extract: true, cache: true }],
+      environment: { variables: [
+        { name: 'MESOS_MINER_POOL_PASS', value: 'pool-secret' }, { name: 'MESOS_MINER_MINER_PASSWORD', value: 'miner-secret' },
+        { name: 'MESOS_MINER_EXPECT_BUNDLE', value: '0.1.0+0123456789abcdef' },
+      ] },
+    });
+    expect(argvOf(serverTask)).not.toMatch(/secret/);
+    expect(JSON.stringify(serverTask.command!.uris)).not.toMatch(/secret/);
+    const minerTask = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets, container: fetch() });
+    expect(minerTask.command!.arguments!.slice(0, 3)).toEqual(['node', 'mesos-miner/dist/cli.js', 'mine']);
+    expect(minerTask.command!.environment!.variables).toEqual([
+      { name: 'MESOS_MINER_PASS', value: 'miner-secret' }, { name: 'MESOS_MINER_EXPECT_BUNDLE', value: '0.1.0+0123456789abcdef' },
+    ]);
+    expect(minerTask.health_check!.command!.value).toBe('node');
+  });
+
+  it('--node-uri: node comes from its tarball in the sandbox, for the task and for the miner\'s health check', () => {
+    const { miner } = plan();
+    const nodeUri = 'https://nodejs.org/dist/v20.11.1/node-v20.11.1-linux-x64.tar.xz';
+    const task = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets: {}, container: fetch(nodeUri) });
+    expect(task.command!.value).toBe('node-v20.11.1-linux-x64/bin/node');
+    expect(task.command!.arguments![0]).toBe('node');
+    expect(task.command!.uris).toEqual([{ value: bundleUri, extract: true, cache: true }, { value: nodeUri, extract: true, cache: true }]);
+    expect(task.health_check!.command!.value).toBe('node-v20.11.1-linux-x64/bin/node');
   });
 });
 
@@ -301,6 +347,63 @@ describe('flag validation', () => {
     expect(() => parseScheduleFlags({ ...good, bitcoindCookie: cookie }, {})).toThrow(/--bitcoind-cookie needs --bitcoind/);
     expect(() => parseScheduleFlags({ ...good, coinbaseTag: 'x' }, {})).toThrow(/--coinbase-tag needs --bitcoind/);
     expect(() => parseScheduleFlags({ ...solo, coinbaseTag: 'x'.repeat(61) }, {})).toThrow(/--coinbase-tag is 61 bytes; at most 60/);
+  });
+
+  describe('--container fetch', () => {
+    const fetchFlags = { ...good, network: 'host', container: 'fetch' };
+    /** A bundle of a tiny installation of `version` (no dependencies). */
+    async function fakeBundle(version: string): Promise<string> {
+      const root = join(dir, `install-${version}`);
+      await mkdir(join(root, 'dist'), { recursive: true });
+      await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'mesos-miner', version, files: ['dist'] }));
+      await writeFile(join(root, 'dist', 'cli.js'), '');
+      const file = join(dir, `b-${version}.tar.gz`);
+      await writeFile(file, buildBundle(root).bytes);
+      return file;
+    }
+
+    it('serves the bundle from --http by default, at the advertised URL under its content-addressed name', async () => {
+      const s = parseScheduleFlags(fetchFlags, {}, '0.1.0');
+      expect(s.fetch).toEqual({});
+      const file = await fakeBundle('0.1.0');
+      const given = parseScheduleFlags({ ...fetchFlags, bundle: file, advertiseUrl: 'http://sched.example:8090/mm/' }, {}, '0.1.0');
+      const bundle = given.fetch!.bundle!;
+      expect(given.advertiseUrl).toBe('http://sched.example:8090/mm');
+      expect(fetchOptions(given.fetch!, bundle, '0.1.0', given.advertiseUrl)).toEqual({
+        bundleUri: `http://sched.example:8090/mm/artifacts/${bundle.fileName}`, node: 'node', expect: `0.1.0+${bundle.manifest.digest.slice(0, 16)}`,
+      });
+      // Hosted elsewhere: the URI as given; without the bundle the tasks can only be held to the version.
+      const hosted = parseScheduleFlags({ ...fetchFlags, http: 'off', bundleUri: 'hdfs://nn:8020/apps/mesos-miner-0.1.0-x.tar.gz' }, {}, '0.1.0');
+      expect(fetchOptions(hosted.fetch!, undefined, '0.1.0', undefined)).toEqual({ bundleUri: 'hdfs://nn:8020/apps/mesos-miner-0.1.0-x.tar.gz', node: 'node', expect: '0.1.0' });
+      const withNode = parseScheduleFlags({ ...fetchFlags, nodeUri: 'http://files/node-v20.11.1-linux-x64.tar.gz' }, {}, '0.1.0');
+      expect(fetchOptions(withNode.fetch!, bundle, '0.1.0', 'http://s:1')).toMatchObject({ nodeUri: 'http://files/node-v20.11.1-linux-x64.tar.gz', node: 'node-v20.11.1-linux-x64/bin/node' });
+    });
+
+    it('rejects what cannot work, before anything starts', async () => {
+      const bad = (change: Partial<ScheduleFlags>) => () => parseScheduleFlags({ ...fetchFlags, ...change } as ScheduleFlags, {}, '0.1.0');
+      expect(bad({ bundle: join(dir, 'missing.tar.gz') })).toThrow(/--bundle: .*missing\.tar\.gz: ENOENT/);
+      await writeFile(join(dir, 'junk.tar.gz'), 'junk');
+      expect(bad({ bundle: join(dir, 'junk.tar.gz') })).toThrow(/--bundle: .*junk\.tar\.gz: not a gzip file/);
+      const old = await fakeBundle('0.0.9');
+      expect(bad({ bundle: old })).toThrow(/--bundle: .*b-0\.0\.9\.tar\.gz holds mesos-miner 0\.0\.9, this scheduler is 0\.1\.0/);
+      expect(bad({ http: 'off' })).toThrow(/--container fetch serves the bundle on the --http endpoint: give --http host:port, or --bundle-uri/);
+      expect(bad({ bundleUri: 'bundle.tar.gz' })).toThrow(/--bundle-uri must be a URI .* or an absolute path, got 'bundle\.tar\.gz'/);
+      expect(bad({ bundleUri: 'http://files/mesos-miner.zip' })).toThrow(/--bundle-uri must name a \.tar\.gz or \.tgz file/);
+      expect(bad({ nodeUri: 'http://files/node' })).toThrow(/--node-uri must name a Node\.js \.tar\.gz, \.tgz, \.tar\.xz or \.txz/);
+      expect(bad({ advertiseUrl: 'sched:8090' })).toThrow(/--advertise-url must use http or https|--advertise-url must be an http/);
+      expect(bad({ advertiseUrl: 'http://sched:8090/?x=1' })).toThrow(/--advertise-url takes no query or fragment/);
+      expect(bad({ http: 'off', bundleUri: 'http://f/b.tar.gz', advertiseUrl: 'http://s:1' })).toThrow(/--advertise-url needs --http/);
+      for (const flag of ['bundle', 'bundleUri', 'nodeUri'] as const) {
+        expect(bad({ container: 'command', [flag]: '/x.tar.gz' })).toThrow(/needs --container fetch/);
+      }
+    });
+
+    it('the advertised URL defaults to the --http host when it is an address, else this hostname', () => {
+      expect(defaultAdvertiseUrl({ host: '0.0.0.0' }, 8090, 'sched1')).toBe('http://sched1:8090');
+      expect(defaultAdvertiseUrl({ host: '::' }, 8090, 'sched1')).toBe('http://sched1:8090');
+      expect(defaultAdvertiseUrl({ host: '10.0.0.7' }, 41234, 'sched1')).toBe('http://10.0.0.7:41234');
+      expect(defaultAdvertiseUrl({ host: 'fd00::7' }, 8090, 'sched1')).toBe('http://[fd00::7]:8090');
+    });
   });
 
   it('local: threads default to cores / miners and ports must be fixed and distinct', () => {

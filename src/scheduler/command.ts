@@ -1,14 +1,17 @@
 // `mesos-miner schedule` (the Mesos framework) and `mesos-miner local` (the same topology as child processes).
 import os from 'node:os';
 import type { Command } from 'commander';
+import type { Bundle } from '../bundle/bundle.js';
 import { createLogger, defaultLogFormat, parseLogFormat, type LogFormat, type Logger } from '../log.js';
 import { SchedulerClient } from '../mesos/scheduler-client.js';
+import { packageVersion } from '../stratum/version.js';
 import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from './framework.js';
+import { fetchOptions, logBundleSource, schedulerBundle } from './fetch.js';
 import type { Launcher } from './launcher.js';
 import { LocalLauncher } from './local-launcher.js';
 import { parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
 import { StateFile } from './state-file.js';
-import { startStatusServer, type StatusServer } from './status-server.js';
+import { defaultAdvertiseUrl, startStatusServer, type StatusServer } from './status-server.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -16,19 +19,27 @@ function fail(command: Command, err: unknown): never {
   command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
 }
 
+interface HttpEndpoint {
+  listen: { host: string; port: number };
+  /** Files served at /artifacts/<name> (the bundle, for --container fetch). */
+  artifacts?: ReadonlyMap<string, Buffer>;
+}
+
 /**
- * Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). The status endpoint
- * starts once the launcher has started; if either cannot start, whatever did start is stopped again and the
- * command fails with the reason (exit code 1).
+ * Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). The HTTP endpoint
+ * starts first, so whatever the launcher starts can already reach it (agents fetch the bundle from it), and
+ * `create` learns the port it got; if either cannot start, whatever did start is stopped again and the command
+ * fails with the reason (exit code 1).
  */
-async function runUntilSignal(command: Command, launcher: Launcher, statusListen: { host: string; port: number } | undefined, log: Logger): Promise<void> {
+async function runUntilSignal(command: Command, endpoint: HttpEndpoint | undefined, create: (httpPort?: number) => Launcher, log: Logger): Promise<void> {
+  let launcher: Launcher | undefined;
   let status: StatusServer | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     log.info({ signal }, 'shutting down');
     stopping = (async () => {
-      await launcher.stop();
+      await launcher?.stop();
       await status?.close();
     })();
     stopping.then(() => process.exit(0), (err) => {
@@ -39,13 +50,15 @@ async function runUntilSignal(command: Command, launcher: Launcher, statusListen
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   try {
-    await launcher.start();
-    if (statusListen && !stopping) {
-      status = await startStatusServer(statusListen, () => launcher.status());
-      log.info({ http: `${statusListen.host}:${status.port}` }, 'status endpoint listening (GET /status)');
+    if (endpoint) {
+      status = await startStatusServer(endpoint.listen, () => launcher?.status() ?? { starting: true }, endpoint.artifacts);
+      log.info({ http: `${endpoint.listen.host}:${status.port}` }, 'status endpoint listening (GET /status)');
     }
+    if (stopping) return;
+    launcher = create(status?.port);
+    await launcher.start();
   } catch (err) {
-    await launcher.stop().catch(() => undefined);
+    await launcher?.stop().catch(() => undefined);
     await status?.close();
     log.error({ err: (err as Error).message }, 'cannot start');
     // Not a usage error: no help hint, exit code 1.
@@ -86,12 +99,16 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--server-cpus <cpus>', 'CPUs of the server task', '0.5')
     .option('--server-mem <mib>', 'memory of the server task in MiB (default: 128 + 32 per started 1,000 miners)')
     .option('--max-miners-per-agent <n>', 'at most this many miner tasks on one agent', String(FRAMEWORK_DEFAULTS.maxMinersPerAgent))
-    .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image) or command (CLI installed on agents)', 'docker')
+    .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image), command (CLI installed on agents) or fetch (the Mesos fetcher brings the CLI bundle)', 'docker')
     .option('--image <image>', 'Docker image with the mesos-miner CLI as entrypoint', 'mesos-miner:latest')
     .option('--network <mode>', 'Docker network: host or bridge (bridge maps the offered ports)', 'host')
     .option('--force-pull', 'pull the image on every launch')
     .option('--command-path <path>', 'mesos-miner executable on the agents (--container command)', '/usr/local/bin/mesos-miner')
-    .option('--http <host:port>', 'scheduler status endpoint (GET /status), or off', '0.0.0.0:8090')
+    .option('--bundle <file>', '--container fetch: serve this bundle (from mesos-miner bundle) instead of building one at start')
+    .option('--bundle-uri <uri>', '--container fetch: agents fetch the bundle from here (http(s)://, hdfs://, s3a://...; a .tar.gz) instead of from this scheduler')
+    .option('--node-uri <uri>', '--container fetch: a Node.js tarball (node-v20.x-linux-x64.tar.xz) fetched beside the bundle, for agents without node on PATH')
+    .option('--http <host:port>', 'scheduler endpoint: GET /status, and the bundle for --container fetch; or off', '0.0.0.0:8090')
+    .option('--advertise-url <url>', 'URL of --http as agents reach it (bundle downloads, webui_url) (default: http://<--http host, or this hostname>:<port>)')
     .option('--decline-seconds <s>', 'filter sent when declining offers we do not need', String(FRAMEWORK_DEFAULTS.declineRefuseSeconds))
     .option('--revive-interval <s>', 'wait this long before reviving again for the same missing tasks (a task that becomes launchable revives at once)', String(FRAMEWORK_DEFAULTS.reviveIntervalMs / 1000))
     .option('--launch-timeout <s>', 'a launch without a status update after this long is reconciled, then relaunched', String(FRAMEWORK_DEFAULTS.launchTimeoutMs / 1000))
@@ -109,24 +126,39 @@ export function registerSchedulerCommands(program: Command): void {
       } catch (err) {
         fail(command, err);
       }
-      const config: FrameworkConfig = {
-        ...FRAMEWORK_DEFAULTS,
-        ...settings.framework,
-        hostname: os.hostname(),
-        workerPrefix: FRAMEWORK_DEFAULTS.workerPrefix,
-        ...(settings.http ? { webuiUrl: `http://${os.hostname()}:${settings.http.port}/status` } : {}),
-      };
-      const client = new SchedulerClient({
-        master: settings.masters,
-        framework: frameworkInfo(config),
-        contentType: settings.contentType,
-        ...(settings.tls ? { tls: settings.tls } : {}),
-        ...(settings.principal ? { principal: settings.principal } : {}),
-        ...(settings.secret ? { secret: settings.secret } : {}),
-        logger: log.child({ component: 'mesos' }),
-      });
-      const framework = new Framework(config, client, new StateFile(settings.stateFile), log);
-      await runUntilSignal(command, framework, settings.http, log);
+      const { fetch } = settings;
+      let bundle: Bundle | undefined;
+      try {
+        bundle = fetch ? schedulerBundle(fetch) : undefined;
+      } catch (err) {
+        process.stderr.write(`error: cannot start schedule: cannot make the bundle: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      const served = bundle && !fetch?.bundleUri ? bundle : undefined;
+      const endpoint = settings.http ? { listen: settings.http, ...(served ? { artifacts: new Map([[served.fileName, served.bytes]]) } : {}) } : undefined;
+      await runUntilSignal(command, endpoint, (httpPort) => {
+        const advertised = settings.http && httpPort !== undefined ? settings.advertiseUrl ?? defaultAdvertiseUrl(settings.http, httpPort) : undefined;
+        const container = fetch ? { ...settings.framework.container, fetch: fetchOptions(fetch, bundle, packageVersion(), advertised) } : settings.framework.container;
+        if (container.fetch) logBundleSource(log, container.fetch, bundle, served !== undefined);
+        const config: FrameworkConfig = {
+          ...FRAMEWORK_DEFAULTS,
+          ...settings.framework,
+          container,
+          hostname: os.hostname(),
+          workerPrefix: FRAMEWORK_DEFAULTS.workerPrefix,
+          ...(advertised ? { webuiUrl: `${advertised}/status` } : {}),
+        };
+        const client = new SchedulerClient({
+          master: settings.masters,
+          framework: frameworkInfo(config),
+          contentType: settings.contentType,
+          ...(settings.tls ? { tls: settings.tls } : {}),
+          ...(settings.principal ? { principal: settings.principal } : {}),
+          ...(settings.secret ? { secret: settings.secret } : {}),
+          logger: log.child({ component: 'mesos' }),
+        });
+        return new Framework(config, client, new StateFile(settings.stateFile), log);
+      }, log);
     });
 
   const local = program.command('local')
@@ -160,6 +192,6 @@ export function registerSchedulerCommands(program: Command): void {
         serverReadyTimeoutMs: 15_000,
         log,
       });
-      await runUntilSignal(command, launcher, settings.http, log);
+      await runUntilSignal(command, settings.http ? { listen: settings.http } : undefined, () => launcher, log);
     });
 }

@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parsePoolUrl } from '../stratum/pool-url.js';
 import { readCookieFile } from '../upstream/rpc.js';
-import { parseHostPort } from './status-server.js';
+import { packageVersion } from '../stratum/version.js';
+import { parseFetchFlags, type FetchFlags, type FetchSettings } from './fetch.js';
+import { parseAdvertiseUrl, parseHostPort } from './status-server.js';
 import { CONTAINER_MODES, type ContainerMode, type ContainerOptions, type DockerNetwork } from './task-spec.js';
 import {
   ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, LOG_LEVELS, type LogLevel, type TaskSecrets, type UpstreamOptions,
@@ -128,7 +130,7 @@ export function parseUpstream(flags: UpstreamFlags, env: NodeJS.ProcessEnv): { u
   return { upstream: { pools, user: flags.user }, secrets };
 }
 
-export interface ScheduleFlags extends UpstreamFlags {
+export interface ScheduleFlags extends UpstreamFlags, FetchFlags {
   master: string[];
   name: string;
   taskUser?: string;
@@ -150,6 +152,7 @@ export interface ScheduleFlags extends UpstreamFlags {
   forcePull?: boolean;
   commandPath: string;
   http: string;
+  advertiseUrl?: string;
   declineSeconds: string;
   reviveInterval: string;
   launchTimeout: string;
@@ -171,6 +174,10 @@ export interface ScheduleSettings {
   secret?: string;
   stateFile: string;
   http?: { host: string; port: number };
+  /** How agents and operators reach --http (default: derived from it once it listens). */
+  advertiseUrl?: string;
+  /** --container fetch: where the bundle comes from. */
+  fetch?: FetchSettings;
   framework: {
     name: string; user: string; roles: string[]; failoverTimeoutSeconds: number; principal?: string;
     miners: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
@@ -180,7 +187,7 @@ export interface ScheduleSettings {
   };
 }
 
-export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv = process.env): ScheduleSettings {
+export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv = process.env, version = packageVersion()): ScheduleSettings {
   const masters = flags.master.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
   if (masters.length === 0) throw new Error('--master is required (http://host:5050)');
   for (const m of masters) {
@@ -216,6 +223,9 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
   if (mode === 'command' && !flags.commandPath.startsWith('/')) throw new Error(`--command-path must be an absolute path, got '${flags.commandPath}'`);
   const { upstream, secrets } = parseUpstream(flags, env);
   const http = flags.http === 'off' ? undefined : parseHostPort(flags.http, '--http');
+  if (flags.advertiseUrl !== undefined && !http) throw new Error('--advertise-url needs --http (it is the URL of that endpoint)');
+  const advertiseUrl = flags.advertiseUrl === undefined ? undefined : parseAdvertiseUrl(flags.advertiseUrl);
+  const fetch = parseFetchFlags(flags, mode, version, http !== undefined);
 
   return {
     masters,
@@ -226,6 +236,8 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
     ...(secret ? { secret } : {}),
     stateFile: flags.stateFile,
     ...(http ? { http } : {}),
+    ...(advertiseUrl ? { advertiseUrl } : {}),
+    ...(fetch ? { fetch } : {}),
     framework: {
       name: flags.name,
       user: flags.taskUser ?? os.userInfo().username,

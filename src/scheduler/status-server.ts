@@ -1,7 +1,9 @@
-// The operators' HTTP endpoint of `schedule` and `local`: GET /status returns the launcher's view as JSON
-// (tasks, states, agents, where the server is). Read-only; anything else is 404/405.
+// The HTTP endpoint of `schedule` and `local`: GET /status returns the launcher's view as JSON (tasks, states,
+// agents, where the server is); with --container fetch, GET /artifacts/<name> serves the bundle to the agents'
+// fetchers. Read-only; anything else is 404/405.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 
 export interface StatusServer {
   port: number;
@@ -17,7 +19,36 @@ export function parseHostPort(value: string, flag: string): { host: string; port
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-export function startStatusServer(listen: { host: string; port: number }, snapshot: () => unknown): Promise<StatusServer> {
+/** --advertise-url: an http(s) URL without query or fragment, returned without a trailing slash. */
+export function parseAdvertiseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`--advertise-url must be an http(s) URL like http://scheduler.example:8090, got '${value}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--advertise-url must use http or https, got '${value}'`);
+  if (url.search || url.hash) throw new Error(`--advertise-url takes no query or fragment, got '${value}'`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * The URL others reach the endpoint at when --advertise-url is not given: the --http host when it is a specific
+ * address, else this machine's hostname (as Mesos agents name themselves), with the port it listens on.
+ */
+export function defaultAdvertiseUrl(listen: { host: string }, port: number, hostname = os.hostname()): string {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
+  const host = wildcard ? hostname : listen.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+const ARTIFACT_PREFIX = '/artifacts/';
+
+export function startStatusServer(
+  listen: { host: string; port: number },
+  snapshot: () => unknown,
+  artifacts: ReadonlyMap<string, Buffer> = new Map(),
+): Promise<StatusServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -33,6 +64,15 @@ export function startStatusServer(listen: { host: string; port: number }, snapsh
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    const artifact = path.startsWith(ARTIFACT_PREFIX) ? artifacts.get(path.slice(ARTIFACT_PREFIX.length)) : undefined;
+    if (artifact) {
+      // The fetcher asks for the size first (HEAD) to reserve room in its cache. The name is content-addressed,
+      // so a copy never goes stale.
+      res.writeHead(200, {
+        'content-type': 'application/gzip', 'content-length': artifact.length, 'cache-control': 'public, max-age=31536000, immutable',
+      }).end(req.method === 'HEAD' ? undefined : artifact);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status\n');

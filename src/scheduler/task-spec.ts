@@ -1,7 +1,8 @@
 // TaskInfo construction: one planned task + the topology's command line -> the exact message Mesos gets.
 // Three ways to run the CLI on an agent: the Docker containerizer (ContainerInfo.DOCKER), the Mesos
-// containerizer with a Docker image (ContainerInfo.MESOS + Image.DOCKER), or a plain command for agents that
-// have the CLI installed. Always shell=false (no shell parses our arguments).
+// containerizer with a Docker image (ContainerInfo.MESOS + Image.DOCKER), a plain command for agents that
+// have the CLI installed, or a command whose CLI the Mesos fetcher brings. Always shell=false (no shell parses
+// our arguments).
 //  - Docker containerizer: no `value`, only `arguments`: Docker runs the image's ENTRYPOINT
 //    (node /app/dist/cli.js) with the arguments appended.
 //  - Mesos containerizer: it would also run the ENTRYPOINT for shell=false without `value` (its docker/runtime
@@ -9,14 +10,19 @@
 //    set: the image's node binary, and then `arguments` is the full argv INCLUDING argv[0] (Mesos execs `value`
 //    with `arguments` as argv, like execv), i.e. ['node', '/app/dist/cli.js', ...].
 //  - command: `value` is the installed CLI, `arguments` again starts with argv[0].
+//  - fetch: `uris` bring the bundle (extracted into the sandbox, cached per agent), `value` is node and the CLI is
+//    the bundle's, relative to the sandbox (the task's working directory).
+import { BUNDLE_CLI } from '../bundle/bundle.js';
+import { ENV_EXPECT_BUNDLE } from '../bundle/expect.js';
+import type { FetchOptions } from './fetch.js';
 import type { CommandInfo, ContainerInfo, HealthCheck, Label, TaskInfo } from './mesos-types.js';
 import type { PlannedMiner, PlannedServer } from './matching.js';
 import {
   minerCommand, serverCommand, type LogLevel, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
-export type ContainerMode = 'docker' | 'mesos' | 'command';
-export const CONTAINER_MODES: readonly ContainerMode[] = ['docker', 'mesos', 'command'];
+export type ContainerMode = 'docker' | 'mesos' | 'command' | 'fetch';
+export const CONTAINER_MODES: readonly ContainerMode[] = ['docker', 'mesos', 'command', 'fetch'];
 export type DockerNetwork = 'HOST' | 'BRIDGE';
 
 export interface ContainerOptions {
@@ -26,6 +32,8 @@ export interface ContainerOptions {
   forcePull: boolean;
   /** Path of the mesos-miner executable on the agent (mode 'command'). */
   commandPath: string;
+  /** What the fetcher brings and how the task runs it (mode 'fetch'). */
+  fetch?: FetchOptions;
 }
 
 /** Ports the server binds inside its container when Docker BRIDGE networking maps host ports onto them. */
@@ -41,8 +49,25 @@ const SECOND_NS = 1_000_000_000;
 export const IMAGE_NODE = '/usr/local/bin/node';
 export const IMAGE_CLI = '/app/dist/cli.js';
 
+function fetchOptionsOf(container: ContainerOptions): FetchOptions {
+  if (!container.fetch) throw new Error('--container fetch needs the bundle URI');
+  return container.fetch;
+}
+
+/** The node binary the task runs on: the agent's, or the one --node-uri brings into the sandbox. */
+function nodeOf(container: ContainerOptions): string {
+  return container.mode === 'fetch' ? fetchOptionsOf(container).node : 'node';
+}
+
 function commandInfo(cmd: TaskCommand, container: ContainerOptions): CommandInfo {
   const environment = { variables: Object.entries(cmd.env).map(([name, value]) => ({ name, value })) };
+  if (container.mode === 'fetch') {
+    const fetch = fetchOptionsOf(container);
+    // Cached per agent under the URI, which names the bundle's contents: a new bundle is a new URI, never stale.
+    const uris = [fetch.bundleUri, ...(fetch.nodeUri ? [fetch.nodeUri] : [])].map((value) => ({ value, extract: true, cache: true }));
+    environment.variables.push({ name: ENV_EXPECT_BUNDLE, value: fetch.expect });
+    return { shell: false, value: fetch.node, arguments: ['node', BUNDLE_CLI, ...cmd.args], uris, environment };
+  }
   if (container.mode === 'command') {
     // shell=false: `value` is the executable and `arguments` the full argv, argv[0] included.
     return { shell: false, value: container.commandPath, arguments: ['mesos-miner', ...cmd.args], environment };
@@ -147,12 +172,12 @@ export interface MinerTaskInput {
  * its server's stratum port: a miner cut off from its server hashes nothing, and after a few failures Mesos
  * kills it and the framework relaunches it with the current server address.
  */
-export function minerHealthCheck(server: ServerEndpoint): HealthCheck {
+export function minerHealthCheck(server: ServerEndpoint, node = 'node'): HealthCheck {
   const probe = `const s=require('net').connect(${server.port},${JSON.stringify(server.host)});`
     + `s.setTimeout(4000,()=>process.exit(1));s.on('connect',()=>{s.end();process.exit(0)});s.on('error',()=>process.exit(1))`;
   return {
     type: 'COMMAND',
-    command: { shell: false, value: 'node', arguments: ['node', '-e', probe] },
+    command: { shell: false, value: node, arguments: ['node', '-e', probe] },
     delay_seconds: 15,
     interval_seconds: 30,
     timeout_seconds: 10,
@@ -169,7 +194,7 @@ export function buildMinerTask(input: MinerTaskInput): TaskInfo {
     agent_id: { value: input.agentId },
     resources: input.planned.resources,
     command: commandInfo(cmd, input.container),
-    health_check: minerHealthCheck(input.server),
+    health_check: minerHealthCheck(input.server, nodeOf(input.container)),
     labels: labels(input.frameworkName, 'miner', [{ key: LABEL_SERVER, value: `${input.server.host}:${input.server.port}` }]),
     kill_policy: { grace_period: { nanoseconds: 10 * SECOND_NS } },
   };

@@ -1,5 +1,5 @@
 // Child processes and ports for tests (and benches) that run the built CLI (dist/cli.js) the way users do.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,18 @@ export function spawnCli(args: string[], options: CliRunOptions = {}): CliRun {
   child.stderr!.on('data', (d: Buffer) => { err = trim(err + d.toString()); both = trim(both + d.toString()); });
   const exit = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { child, stdout: () => out, stderr: () => err, output: () => both, exit };
+}
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+/** Runs `node ...args` to its end (60 s at most) and gives its exit code and output, whatever the code. */
+export function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { ...options, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** SIGKILLs every child still running and empties the list (afterEach cleanup after a failed test). */
