@@ -1,4 +1,5 @@
-// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text). Read-only; anything else is 404/405.
+// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text), and a live page when one is given.
+// Read-only; anything else is 404/405.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -10,6 +11,8 @@ export interface StatusHttpOptions {
   /** The /status document; `minerLimit` comes from ?miners=N (default 1000, "all" for no limit). */
   status: (minerLimit: number) => unknown;
   registry: Registry;
+  /** The live page and its files (GET /, /assets/*, /events); answers true for the paths it serves. */
+  pages?: { handle(path: string, req: IncomingMessage, res: ServerResponse): boolean };
   logger?: Logger;
 }
 
@@ -57,6 +60,7 @@ export class StatusHttpServer {
       res.end('method not allowed\n');
       return;
     }
+    if (this.options.pages?.handle(path, req, res)) return;
     if (path === '/status') {
       const raw = url.searchParams.get('miners') ?? '1000';
       const limit = raw === 'all' ? Infinity : Number(raw);
