@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenOn } from '../listen-address.js';
 import { silentLogger, type Logger } from '../log.js';
 
 export interface StatusHttpOptions {
@@ -34,17 +35,8 @@ export class StatusHttpServer {
     this.server.requestTimeout = 10_000;
   }
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = this.options;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot listen for HTTP on ${host}:${port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(): Promise<AddressInfo> {
+    return listenOn(this.server, this.options, 'HTTP');
   }
 
   async close(): Promise<void> {
