@@ -4,7 +4,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebAssets } from '../src/web/assets.js';
 import { SampleRing } from '../src/web/sample-ring.js';
-import { MINER_PASSWORD, POOL_PASSWORD, startDashboardRig, type DashboardRig } from './support/dashboard-rig.js';
+import { MINER_PASSWORD, POOL_PASSWORD, RPC_PASSWORD, startDashboardRig, type DashboardRig } from './support/dashboard-rig.js';
 import { waitUntil } from './support/wait-until.js';
 
 interface Reply {
@@ -76,7 +76,7 @@ describe('serve live page (no browser)', () => {
     rig = undefined;
   });
 
-  async function start(options: { maxMiners?: number; maxPages?: number } = {}) {
+  async function start(options: { maxMiners?: number; maxPages?: number; solo?: boolean } = {}) {
     rig = await startDashboardRig({ sampleMs: 60_000, ...options });
     return rig;
   }
@@ -145,7 +145,7 @@ describe('serve live page (no browser)', () => {
     const status = server.status(view.at);
     expect(view.stats).toEqual(status.stats);
     expect(view.connections).toBe(2);
-    expect(view.upstream).toMatchObject({ kind: 'stratum', state: 'connected', endpoint: rig!.rig.pools[0]!.url, failovers: 0 });
+    expect(view.upstream).toMatchObject({ kind: 'stratum', state: 'connected', endpoint: rig!.upstreamEndpoint, failovers: 0 });
     expect(view.upstream.spaces).toBeUndefined();
     const rows = Object.fromEntries(view.miners.map((m: any) => [m.worker, m]));
     for (const m of status.miners) {
@@ -159,6 +159,21 @@ describe('serve live page (no browser)', () => {
     const everything = [JSON.stringify(init), JSON.stringify(update), (await get(port, '/')).body, (await get(port, '/status?miners=all')).body, (await get(port, '/metrics')).body];
     for (const text of everything) {
       expect(text).not.toContain(POOL_PASSWORD);
+      expect(text).not.toContain(MINER_PASSWORD);
+    }
+  });
+
+  it('solo: the blocks the node took, with height and hash, reach the page; the RPC credentials never do', async () => {
+    const { port, miner } = await start({ solo: true });
+    const m = await miner('solo.rig');
+    expect((await m.submit(m.find().params)).result).toBe(true);
+    await waitUntil(() => rig!.server.status().stats.blocksFound === 1, 'the block found');
+    const [init] = await readEvents(port, (e) => e.length >= 1);
+    const view = init!.data.view;
+    expect(view.upstream).toMatchObject({ kind: 'solo', state: 'connected', blocks: 1 });
+    expect(view.stats.recentBlocks).toEqual([{ at: expect.any(String), height: 200, hash: expect.stringMatching(/^[0-9a-f]{64}$/), worker: 'solo.rig', status: 'found' }]);
+    for (const text of [JSON.stringify(init), (await get(port, '/status')).body, (await get(port, '/metrics')).body, (await get(port, '/')).body]) {
+      expect(text).not.toContain(RPC_PASSWORD);
       expect(text).not.toContain(MINER_PASSWORD);
     }
   });
