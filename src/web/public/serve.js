@@ -90,8 +90,20 @@ function showCharts() {
       sharesChart.addSeries({ label: name.slice('rejected:'.length), color: seriesColor(shareSeries.length - 1), width: 1.5 });
     }
   }
-  const perMinute = 60 / history.intervalSeconds;
-  sharesChart.setData(history.t, shareSeries.map((name) => (c[name] ?? zeros()).map((n) => n * perMinute)));
+  sharesChart.setData(history.t, shareSeries.map((name) => perMinute(c[name] ?? zeros())));
+}
+
+/** Shares a minute over the minute before each sample: a share every few minutes would otherwise be a lone spike. */
+function perMinute(counts) {
+  const window = Math.max(1, Math.round(60 / history.intervalSeconds));
+  const rates = new Array(counts.length);
+  let sum = 0;
+  for (let i = 0; i < counts.length; i++) {
+    sum += counts[i];
+    if (i >= window) sum -= counts[i - window];
+    rates[i] = (sum * 60) / (Math.min(i + 1, window) * history.intervalSeconds);
+  }
+  return rates;
 }
 
 function show() {
