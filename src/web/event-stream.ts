@@ -42,6 +42,10 @@ export class EventStream {
       'cache-control': 'no-store',
       'x-accel-buffering': 'no', // a reverse proxy must not hold the stream back
     });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write(`retry: ${this.retryMs}\n\n`);
     res.write(first());
     this.clients.add(res);
