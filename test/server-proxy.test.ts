@@ -280,11 +280,12 @@ describe('upstream changes', () => {
     const r = await setup({ pools: 2 });
     const m = await miner(r, { extranonceSubscribe: true });
     expect(r.pools[1]!.accepted).toBe(0);
+    expect(r.server.status().upstream.failovers).toBe(0);
     await r.pools[0]!.stop();
     await waitUntil(() => r.pools[1]!.openConnections.length === 1, 'connection to the backup pool', 5000);
     const backupEn1 = r.pools[1]!.openConnections[0]!.session!.extranonce1;
     await m.waitFor(() => m.extranonce1.startsWith(backupEn1) && m.job !== undefined && m.job.clean, 'work from the backup pool', 5000);
-    expect(r.server.status().upstream.endpoint).toBe(r.pools[1]!.url);
+    expect(r.server.status().upstream).toMatchObject({ endpoint: r.pools[1]!.url, failovers: 1 });
     expect((await m.submit(m.find().params)).result).toBe(true);
   });
 

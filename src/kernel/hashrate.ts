@@ -1,5 +1,5 @@
 // Hashrate from "n nonces hashed at time t" reports: the average over the whole run, and exponentially
-// decaying averages over 5 s, 1 min and 15 min (recent work weighs most; see src/rate.ts).
+// decaying averages over 5 s, 1 min, 5 min and 15 min (recent work weighs most; see src/rate.ts).
 import { DecayingRates } from '../rate.js';
 
 export interface HashrateSnapshot {
@@ -11,10 +11,11 @@ export interface HashrateSnapshot {
   average: number;
   avg5s: number;
   avg1m: number;
+  avg5m: number;
   avg15m: number;
 }
 
-const WINDOWS_SECONDS = { avg5s: 5, avg1m: 60, avg15m: 900 } as const;
+const WINDOWS_SECONDS = { avg5s: 5, avg1m: 60, avg5m: 300, avg15m: 900 } as const;
 
 export class HashrateMeter {
   private total = 0;

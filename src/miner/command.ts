@@ -5,6 +5,7 @@ import { MAX_THREADS } from '../kernel/pool.js';
 import { createLogger, defaultLogFormat } from '../log.js';
 import { exitOnSignals } from '../shutdown.js';
 import { ENV_MINER_PASS, MINE_DEFAULTS, describeMineConfig, resolveMineConfig, type MineConfig, type MineFlags } from './config.js';
+import { startMinerEndpoints, type MinerEndpoints } from './endpoints.js';
 import { Miner } from './miner.js';
 import { formatStatusLine, statusFields } from './status-line.js';
 
@@ -29,6 +30,9 @@ export function registerMineCommand(program: Command): void {
     .option('--extranonce-subscribe', 'send mining.extranonce.subscribe (pool may change extranonce1 without a reconnect)')
     .option('--submit-rate <n>', `shares sent per second at most; when a pool's difficulty is so low that more are found, the best are sent and the rest counted as dropped (default ${MINE_DEFAULTS.submitRate})`)
     .option('--status-interval <s>', `seconds between status lines; 0 = only at exit (default ${MINE_DEFAULTS.statusInterval})`)
+    .option('--http <[host:]port|off>', 'serve GET /status (JSON) and /metrics (Prometheus) here; a port alone listens on 127.0.0.1 only (default off)')
+    .option('--api-listen [[host:]port]', `the cgminer API (summary, devs, pools, stats, config, version; read-only); alone: ${MINE_DEFAULTS.apiListen}; a port alone listens on 127.0.0.1 only (default off)`)
+    .option('--api-allow <list>', "who may use the cgminer API, in cgminer's syntax [W:]address[/prefix],... e.g. 127.0.0.1,192.168.0/24 (default: this machine only)")
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', `log level: trace, debug, info, warn, error (default ${MINE_DEFAULTS.logLevel})`)
     .action(async (_opts: MineFlags, command: Command) => {
@@ -70,6 +74,13 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
     command.error(`error: ${(err as Error).message}`, { exitCode: 2 });
   }
 
+  let endpoints: MinerEndpoints;
+  try {
+    endpoints = await startMinerEndpoints(miner, config, log);
+  } catch (err) {
+    command.error(`error: ${(err as Error).message}`, { exitCode: 1 });
+  }
+
   let stopping = false;
   let statusTimer: NodeJS.Timeout | undefined;
   // Pretty logs show the line alone (fields would spread over many lines); JSON logs carry the fields too.
@@ -90,6 +101,7 @@ async function runMiner(config: MineConfig, command: Command): Promise<void> {
       log.info({ signal }, 'stopping: hashing stopped, waiting briefly for shares in flight');
       await miner.stop(SHUTDOWN_GRACE_MS);
       printStatus('final: ');
+      await endpoints.close();
     },
   });
 

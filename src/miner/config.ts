@@ -6,8 +6,10 @@ import { availableParallelism } from 'node:os';
 import { MAX_THREADS, validateThreads } from '../kernel/pool.js';
 import type { KernelChoice } from '../kernel/types.js';
 import { resolveKernel } from '../kernel/wasm.js';
+import { parseListenAddress, type ListenAddress } from '../listen-address.js';
 import { parseLogFormat, type LogFormat } from '../log.js';
 import { parsePoolUrl } from '../stratum/pool-url.js';
+import { LOOPBACK_ONLY, parseApiAllow, type AllowEntry } from './api-allow.js';
 
 /** The pool password can come from here, so it never has to be on the command line (visible in `ps`). */
 export const ENV_MINER_PASS = 'MESOS_MINER_PASS';
@@ -26,6 +28,10 @@ export interface MineFlags {
   extranonceSubscribe?: boolean;
   statusInterval?: string;
   submitRate?: string;
+  http?: string;
+  /** true: the flag without a value (cgminer's --api-listen), i.e. the default address. */
+  apiListen?: string | boolean;
+  apiAllow?: string;
   logFormat?: string;
   logLevel?: string;
 }
@@ -42,6 +48,11 @@ export interface MineConfig {
   statusIntervalMs: number;
   /** Shares sent per second at most. */
   submitRate: number;
+  /** /status and /metrics (null: off). */
+  http: ListenAddress | null;
+  /** The cgminer API (null: off), and who may use it. */
+  apiListen: ListenAddress | null;
+  apiAllow: AllowEntry[];
   logFormat: LogFormat | undefined;
   logLevel: string;
 }
@@ -51,6 +62,9 @@ export const MINE_DEFAULTS = {
   fallbackTime: 120,
   statusInterval: 5,
   submitRate: 20,
+  /** cgminer's API port. */
+  apiListen: '127.0.0.1:4028',
+  apiAllow: LOOPBACK_ONLY,
   logLevel: 'info',
   pass: 'x',
 } as const;
@@ -71,6 +85,9 @@ const FILE_KEYS = {
   'extranonce-subscribe': 'extranonceSubscribe',
   'status-interval': 'statusInterval',
   'submit-rate': 'submitRate',
+  http: 'http',
+  'api-listen': 'apiListen',
+  'api-allow': 'apiAllow',
   'log-format': 'logFormat',
   'log-level': 'logLevel',
 } as const;
@@ -108,10 +125,16 @@ export function readMineConfigFile(path: string, read: (p: string) => string = (
       case 'user':
       case 'pass':
       case 'kernel':
+      case 'http':
+      case 'api-allow':
       case 'log-format':
       case 'log-level':
         if (typeof value !== 'string') throw new Error(`${where(key)} must be a string`);
-        flags[FILE_KEYS[key as 'user' | 'pass' | 'kernel' | 'log-format' | 'log-level']] = value;
+        flags[FILE_KEYS[key as 'user' | 'pass' | 'kernel' | 'http' | 'api-allow' | 'log-format' | 'log-level']] = value;
+        break;
+      case 'api-listen':
+        if (typeof value !== 'string' && value !== true) throw new Error(`${where(key)} must be "[host:]port" or true`);
+        flags.apiListen = value;
         break;
       case 'threads':
       case 'fallback-time':
@@ -193,6 +216,11 @@ export function resolveMineConfig(
   const fallbackTimeMs = parseSeconds('--fallback-time', f.fallbackTime ?? String(MINE_DEFAULTS.fallbackTime), true);
   const statusIntervalMs = parseSeconds('--status-interval', f.statusInterval ?? String(MINE_DEFAULTS.statusInterval), true);
   const submitRate = parseSubmitRate(f.submitRate ?? String(MINE_DEFAULTS.submitRate));
+  const listen = (flag: string, value: string | undefined) => (value === undefined || value === 'off' ? null : parseListenAddress(flag, value));
+  const http = listen('--http', f.http);
+  const apiListen = listen('--api-listen', f.apiListen === true ? MINE_DEFAULTS.apiListen : f.apiListen || undefined);
+  if (f.apiAllow !== undefined && !apiListen) throw new Error('--api-allow needs --api-listen (the cgminer API is off without it)');
+  const apiAllow = parseApiAllow(f.apiAllow ?? MINE_DEFAULTS.apiAllow);
   const logFormat = f.logFormat !== undefined ? parseLogFormat(f.logFormat) : undefined;
   const logLevel = f.logLevel ?? MINE_DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
@@ -207,6 +235,9 @@ export function resolveMineConfig(
     extranonceSubscribe: f.extranonceSubscribe ?? false,
     statusIntervalMs,
     submitRate,
+    http,
+    apiListen,
+    apiAllow,
     logFormat,
     logLevel,
   };
@@ -223,6 +254,9 @@ export function describeMineConfig(c: MineConfig): Record<string, unknown> {
     versionRolling: c.versionRolling,
     extranonceSubscribe: c.extranonceSubscribe,
     submitRate: c.submitRate,
+    http: c.http ? `${c.http.host}:${c.http.port}` : 'off',
+    apiListen: c.apiListen ? `${c.apiListen.host}:${c.apiListen.port}` : 'off',
+    apiAllow: c.apiListen ? c.apiAllow.map((e) => e.text).join(',') : undefined,
   };
 }
 

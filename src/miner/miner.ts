@@ -68,6 +68,7 @@ export interface MinerOptions {
 export interface ThreadHashrate {
   avg5s: number;
   avg1m: number;
+  avg5m: number;
   avg15m: number;
   /** Nonces this thread hashed since start. */
   total: number;
@@ -92,7 +93,7 @@ export interface MinerStatus {
 
 export interface MinerEvents {
   /** New work is being hashed. */
-  job: [{ jobId: string; clean: boolean; difficulty: number; url: string; extranonce1: string }];
+  job: [{ jobId: string; clean: boolean; difficulty: number; url: string; poolIndex: number; extranonce1: string }];
   /**
    * A kernel call finished. cancelled: stopped early by a clean job or stop(); hashed < count without cancelled:
    * it stopped at MAX_CANDIDATES_PER_SCAN, and the next call resumes right after.
@@ -100,8 +101,11 @@ export interface MinerEvents {
   scan: [{ slot: number; jobId: string; extranonce2: string; startNonce: number; count: number; hashed: number; cancelled: boolean }];
   /** A share leaves the submit queue for the pool manager (it may still call it stale, or queue it while disconnected). */
   submit: [{ jobId: string; share: Share; difficulty: number }];
-  /** The final outcome of a submitted share. */
-  share: [{ jobId: string; share: Share; outcome: ShareOutcome }];
+  /**
+   * The final outcome of a submitted share: the thread (slot) that found it, the pool its work came from, the share
+   * difficulty it was sent at and the difficulty its hash reached.
+   */
+  share: [{ jobId: string; share: Share; outcome: ShareOutcome; slot: number; poolIndex: number; difficulty: number; hashDifficulty: number }];
   /** A share that was not submitted because its work was superseded. */
   stale: [{ jobId: string; reason: string }];
   connected: [{ url: string; poolIndex: number }];
@@ -235,7 +239,7 @@ export class Miner extends EventEmitter<MinerEvents> {
     const at = performance.now();
     const perThread = this.meters.map((m) => {
       const s = m.snapshot(at);
-      return { avg5s: s.avg5s, avg1m: s.avg1m, avg15m: s.avg15m, total: s.total };
+      return { avg5s: s.avg5s, avg1m: s.avg1m, avg5m: s.avg5m, avg15m: s.avg15m, total: s.total };
     });
     const sum = (k: keyof ThreadHashrate) => perThread.reduce((acc, t) => acc + t[k], 0);
     const uptimeSeconds = (at - this.startedAt) / 1000;
@@ -246,7 +250,7 @@ export class Miner extends EventEmitter<MinerEvents> {
       threads: this.threads,
       kernel: this.kernelPool?.kernel,
       uptimeSeconds,
-      hashrate: { avg5s: sum('avg5s'), avg1m: sum('avg1m'), avg15m: sum('avg15m'), total, average: uptimeSeconds > 0 ? total / uptimeSeconds : 0 },
+      hashrate: { avg5s: sum('avg5s'), avg1m: sum('avg1m'), avg5m: sum('avg5m'), avg15m: sum('avg15m'), total, average: uptimeSeconds > 0 ? total / uptimeSeconds : 0 },
       perThread,
       shares: this.shareStats.snapshot(),
       pool: live ?? (work ? { url: work.url, poolIndex: work.poolIndex } : undefined),
@@ -291,7 +295,7 @@ export class Miner extends EventEmitter<MinerEvents> {
     this.lastWork = ws;
     this.setAssignment({ workSet: ws, jobWork, cleanEpoch: this.cleanEpoch });
     this.log.debug({ pool: ws.url, jobId: ws.job.jobId, clean: ws.clean, difficulty: ws.difficulty }, 'miner: new work');
-    this.emit('job', { jobId: ws.job.jobId, clean: ws.clean, difficulty: ws.difficulty, url: ws.url, extranonce1: ws.extranonce1 });
+    this.emit('job', { jobId: ws.job.jobId, clean: ws.clean, difficulty: ws.difficulty, url: ws.url, poolIndex: ws.poolIndex, extranonce1: ws.extranonce1 });
   }
 
   private setAssignment(a: Assignment | undefined): void {
@@ -435,7 +439,7 @@ export class Miner extends EventEmitter<MinerEvents> {
     const reason = bucket === 'rejected' ? rejectionReason(outcome) : outcome.reason;
     const line = { outcome: bucket, jobId: p.work.jobId, nonce: p.share.nonce, hashDifficulty: p.hashDifficulty, difficulty: p.work.difficulty, reason };
     this.shareLog.share(line, this.shareStats.snapshot());
-    this.emit('share', { jobId: p.work.jobId, share: p.share, outcome });
+    this.emit('share', { jobId: p.work.jobId, share: p.share, outcome, slot: p.work.slot, poolIndex: p.workSet.poolIndex, difficulty: p.work.difficulty, hashDifficulty: p.hashDifficulty });
   }
 
   /** Queued shares of an earlier clean epoch can only be refused now: counted stale, never sent. */

@@ -7,6 +7,7 @@ import { BitcoindUpstream } from '../upstream/bitcoind.js';
 import { ENV_BITCOIND_URL } from '../upstream/bitcoind-config.js';
 import type { Upstream } from '../upstream/types.js';
 import { ENV_MINER_PASSWORD, ENV_POOL_PASS, SERVE_DEFAULTS, describeServeConfig, resolveServeConfig, type ServeFlags } from './config.js';
+import { ServerDashboard } from './dashboard.js';
 import { StatusHttpServer } from './http.js';
 import { MinerServer } from './miner-server.js';
 
@@ -26,7 +27,7 @@ export function registerServeCommand(program: Command): void {
     .option('--payout <address>', 'solo mining: address the block reward is paid to (P2PKH, P2SH, P2WPKH, P2WSH, P2TR)')
     .option('--coinbase-tag <text>', 'solo mining: text in the coinbase (default /mesos-miner/)')
     .option('--listen <host:port>', 'where miners connect', d.listen)
-    .option('--http <host:port|off>', 'serve /status (JSON) and /metrics (Prometheus) here', d.http)
+    .option('--http <host:port|off>', 'serve the live page (/), /status (JSON) and /metrics (Prometheus) here', d.http)
     .option('--miner-password <secret>', `password miners must send in mining.authorize (or env ${ENV_MINER_PASSWORD})`)
     .option('--miner-password-file <path>', 'file holding the miner password')
     .option('--max-connections <n>', 'maximum concurrent miner connections', d.maxConnections)
@@ -79,13 +80,18 @@ export function registerServeCommand(program: Command): void {
         defaultMetrics: true,
         logger: log,
       });
-      const http = config.http
-        ? new StatusHttpServer({ ...config.http, status: (limit) => server.status(Date.now(), limit), registry: server.metrics.registry, logger: log })
-        : null;
+      let dashboard: ServerDashboard | null = null;
+      let http: StatusHttpServer | null = null;
       try {
+        if (config.http) {
+          dashboard = new ServerDashboard(server);
+          const status = (limit: number) => server.status(Date.now(), limit);
+          http = new StatusHttpServer({ ...config.http, status, registry: server.metrics.registry, pages: dashboard, logger: log });
+        }
         await server.listen();
         if (http) {
           const a = await http.listen();
+          dashboard?.start();
           log.info({ address: `${a.address}:${a.port}` }, 'status and metrics over HTTP');
         }
       } catch (err) {
@@ -110,6 +116,7 @@ export function registerServeCommand(program: Command): void {
           const graceEnds = Date.now() + config.shutdownGraceMs;
           await server.close(config.shutdownGraceMs);
           await upstream.stop(Math.max(0, graceEnds - Date.now()));
+          dashboard?.stop();
           await http?.close();
           log.info(server.stats.snapshot(), 'miner server stopped');
         },

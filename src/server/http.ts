@@ -1,7 +1,9 @@
-// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text). Read-only; anything else is 404/405.
+// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text), and a live page when one is given.
+// Read-only; anything else is 404/405.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { listenOn } from '../listen-address.js';
 import { silentLogger, type Logger } from '../log.js';
 
 export interface StatusHttpOptions {
@@ -10,6 +12,8 @@ export interface StatusHttpOptions {
   /** The /status document; `minerLimit` comes from ?miners=N (default 1000, "all" for no limit). */
   status: (minerLimit: number) => unknown;
   registry: Registry;
+  /** The live page and its files (GET /, /assets/*, /events); answers true for the paths it serves. */
+  pages?: { handle(path: string, req: IncomingMessage, res: ServerResponse): boolean };
   logger?: Logger;
 }
 
@@ -31,17 +35,8 @@ export class StatusHttpServer {
     this.server.requestTimeout = 10_000;
   }
 
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = this.options;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot listen for HTTP on ${host}:${port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    return this.server.address() as AddressInfo;
+  listen(): Promise<AddressInfo> {
+    return listenOn(this.server, this.options, 'HTTP');
   }
 
   async close(): Promise<void> {
@@ -57,6 +52,7 @@ export class StatusHttpServer {
       res.end('method not allowed\n');
       return;
     }
+    if (this.options.pages?.handle(path, req, res)) return;
     if (path === '/status') {
       const raw = url.searchParams.get('miners') ?? '1000';
       const limit = raw === 'all' ? Infinity : Number(raw);

@@ -397,13 +397,16 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
             this.log.warn({ worker, reason: outcome.reason, code: outcome.code }, 'upstream rejected a share');
           }
           if (outcome.block) {
-            this.stats.blocksFound++;
+            const hash = hashToDisplayHex(built.hash);
+            this.stats.recordBlock({ height: outcome.height ?? null, hash, worker, status: 'found' }, Date.now());
             this.metrics.blocks.inc();
-            this.log.info({ worker, hash: hashToDisplayHex(built.hash) }, 'block found');
+            this.log.info({ worker, hash }, 'block found');
           } else if (outcome.lostBlock) {
-            this.stats.recordLostBlock(outcome.lostBlock);
+            const hash = hashToDisplayHex(built.hash);
+            if (outcome.lostBlock === 'orphaned') this.stats.recordBlock({ height: outcome.height ?? null, hash, worker, status: 'orphaned' }, Date.now());
+            else this.stats.blocksStale++;
             this.metrics.lostBlocks.inc({ reason: outcome.lostBlock });
-            this.log.info({ worker, hash: hashToDisplayHex(built.hash), lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
+            this.log.info({ worker, hash, lost: outcome.lostBlock, reason: outcome.reason }, 'block solution lost');
           }
           const { accepted, reason, block, lostBlock } = outcome;
           this.emit('forwarded', { worker, accepted, reason, block, lostBlock });

@@ -3,6 +3,19 @@
 import type { ShareRejectReason } from './share-check.js';
 import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 
+/** A block of ours the node took: on its best chain (found) or not (orphaned). */
+export interface BlockRecord {
+  at: string;
+  /** Solo mode: the block's height (null when the upstream does not say, e.g. a pool). */
+  height: number | null;
+  hash: string;
+  worker: string;
+  status: 'found' | 'orphaned';
+}
+
+/** Blocks kept in recentBlocks, newest first. */
+export const RECENT_BLOCKS = 20;
+
 export interface ServerStatsSnapshot {
   startedAt: string;
   uptimeSeconds: number;
@@ -13,6 +26,8 @@ export interface ServerStatsSnapshot {
   blocksStale: number;
   /** Blocks the node took but not on its best chain. */
   blocksOrphaned: number;
+  /** The last RECENT_BLOCKS blocks found or orphaned, newest first. */
+  recentBlocks: BlockRecord[];
   hashrate: Record<HashrateWindow, number>;
   bestShareDifficulty: number;
 }
@@ -33,6 +48,7 @@ export class ServerStats {
   blocksStale = 0;
   blocksOrphaned = 0;
   bestShareDifficulty = 0;
+  private readonly recentBlocks: BlockRecord[] = [];
   readonly hashrate = new ShareHashrate(Date.now());
 
   recordAccepted(difficulty: number, now: number): void {
@@ -45,9 +61,11 @@ export class ServerStats {
     this.rejectedByReason[reason] = (this.rejectedByReason[reason] ?? 0) + 1;
   }
 
-  recordLostBlock(why: 'stale' | 'orphaned'): void {
-    if (why === 'stale') this.blocksStale++;
+  recordBlock(block: Omit<BlockRecord, 'at'>, now: number): void {
+    if (block.status === 'found') this.blocksFound++;
     else this.blocksOrphaned++;
+    this.recentBlocks.unshift({ at: new Date(now).toISOString(), ...block });
+    this.recentBlocks.length = Math.min(this.recentBlocks.length, RECENT_BLOCKS);
   }
 
   snapshot(now = Date.now()): ServerStatsSnapshot {
@@ -71,6 +89,7 @@ export class ServerStats {
       blocksFound: this.blocksFound,
       blocksStale: this.blocksStale,
       blocksOrphaned: this.blocksOrphaned,
+      recentBlocks: this.recentBlocks.map((b) => ({ ...b })),
       hashrate: this.hashrate.snapshot(now),
       bestShareDifficulty: this.bestShareDifficulty,
     };

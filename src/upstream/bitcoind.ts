@@ -335,11 +335,11 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
     if (onBestChain) {
       this.blocks++;
       this.log.info({ worker, hash: hashHex, height, submitblock: answer }, 'block accepted by bitcoind');
-      return { accepted: true, block: true };
+      return { accepted: true, block: true, height };
     }
     this.blocksOrphaned++;
     this.log.warn({ worker, hash: hashHex, height, submitblock: answer }, 'block orphaned: bitcoind has it, but not on its best chain');
-    return { accepted: true, reason: `orphaned: ${answer ?? 'not on the best chain'}`, lostBlock: 'orphaned' };
+    return { accepted: true, reason: `orphaned: ${answer ?? 'not on the best chain'}`, lostBlock: 'orphaned', height };
   }
 
   /** getblockheader: whether the block is on the node's best chain (confirmations >= 1); null when it cannot tell. */

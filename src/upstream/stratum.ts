@@ -36,6 +36,8 @@ interface Channel {
   works: Map<string, WorkSet>;
   current: UpstreamJob | null;
   connectedUrl: string | null;
+  /** The pool of the list this connection was last on. */
+  poolIndex: number | null;
   difficulty: number | null;
 }
 
@@ -51,6 +53,7 @@ export class StratumUpstream extends EventEmitter<UpstreamEvents> implements Ups
   private rejected = 0;
   private blocks = 0;
   private reconnects = 0;
+  private failovers = 0;
   private lastError: string | null = null;
   private readonly inFlight = new Set<Promise<unknown>>();
   private started = false;
@@ -155,6 +158,7 @@ export class StratumUpstream extends EventEmitter<UpstreamEvents> implements Ups
       rejected: this.rejected,
       blocks: this.blocks,
       reconnects: this.reconnects,
+      failovers: this.failovers,
       lastError: this.lastError,
     };
   }
@@ -174,10 +178,13 @@ export class StratumUpstream extends EventEmitter<UpstreamEvents> implements Ups
       works: new Map(),
       current: null,
       connectedUrl: null,
+      poolIndex: null,
       difficulty: null,
     };
     this.channels.push(channel);
-    manager.on('connected', ({ url }) => {
+    manager.on('connected', ({ url, poolIndex }) => {
+      if (channel.poolIndex !== null && channel.poolIndex !== poolIndex) this.failovers++;
+      channel.poolIndex = poolIndex;
       channel.connectedUrl = url;
       this.setState('connected');
       this.log.info({ space: channel.spaceId, pool: url }, 'upstream connected');

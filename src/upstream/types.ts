@@ -70,6 +70,8 @@ export interface ShareOutcome {
    * best chain (another block on the same parent was first).
    */
   lostBlock?: 'stale' | 'orphaned';
+  /** Solo mode: the height of the block submitted (found or orphaned). */
+  height?: number;
 }
 
 export type UpstreamState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -92,6 +94,8 @@ export interface UpstreamStatus {
   /** Solo mode: blocks the node took but not on its best chain. */
   blocksOrphaned?: number;
   reconnects: number;
+  /** Proxy mode: connections that went to another pool of the list than the one before (failover or return). */
+  failovers?: number;
   lastError: string | null;
 }
 
