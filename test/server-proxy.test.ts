@@ -104,6 +104,7 @@ describe('proxy end to end', () => {
     expect(stats.forwarded).toBe(expectedForwards);
     expect(stats.upstreamAccepted).toBe(expectedForwards);
     expect(stats.rejected).toBe(0);
+    expect(stats.blocksFound).toBe(0); // the pool's nBits (mainnet-like) is far out of reach
 
     // /status and /metrics over real HTTP.
     const http = new StatusHttpServer({ host: '127.0.0.1', port: 0, status: (limit) => r.server.status(Date.now(), limit), registry: r.server.metrics.registry });
@@ -130,6 +131,30 @@ describe('proxy end to end', () => {
     expect(limited.connections).toBe(3);
     expect((await fetch(`http://127.0.0.1:${addr.port}/status?miners=-1`)).status).toBe(400);
     expect((await fetch(`http://127.0.0.1:${addr.port}/status`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it("counts a share the pool accepted that meets its job's network target (nBits) as a block found", async () => {
+    // Network difficulty 2^-18 (nBits 1f03fffc, target 0x03fffc << 224): one share in four at the pool's 2^-20.
+    const blockTarget = 0x03fffcn << 224n;
+    const r = await setup({ pool: { nbits: 0x1f03fffc } });
+    const m = await miner(r);
+    let nonce = 0;
+    let forwarded = 0;
+    let blocks = 0;
+    for (let i = 0; i < 200 && (blocks === 0 || blocks === forwarded); i++) {
+      const found = m.find({ startNonce: nonce, target: targetFor(POOL_DIFF) });
+      nonce = found.nextNonce;
+      expect((await m.submit(found.params)).result).toBe(true);
+      forwarded++;
+      if (found.hashValue <= blockTarget) blocks++;
+    }
+    expect(blocks).toBeGreaterThan(0);
+    expect(forwarded).toBeGreaterThan(blocks);
+    const pool = r.pools[0]!;
+    await waitUntil(() => pool.shares.length === forwarded && r.server.stats.pendingUpstream === 0, 'every forwarded share answered');
+    expect(pool.shares.every((s) => s.accepted)).toBe(true);
+    expect(r.server.stats.blocksFound).toBe(blocks);
+    expect(r.upstream.status().blocks).toBe(blocks);
   });
 
   it('answers each share error with its standard code', async () => {

@@ -62,7 +62,10 @@ export interface ShareOutcome {
   /** The upstream's reason when rejected. */
   reason?: string;
   code?: number;
-  /** Solo mode: the share solved a block and submitblock accepted it. Proxy mode: the pool said so (rarely). */
+  /**
+   * Solo mode: the share solved a block and submitblock accepted it. Proxy mode: the pool accepted a share that
+   * meets its job's network target (nbits), i.e. a block the pool submits.
+   */
   block?: boolean;
 }
 

@@ -23,6 +23,8 @@ export interface ScriptedPoolOptions {
   answerSubmits?: boolean;
   /** Accept mining.authorize (default true). */
   authorize?: boolean;
+  /** nBits of the jobs (default 0x17034219, a mainnet-like target no test share meets). */
+  nbits?: number;
 }
 
 export interface RecordedMessage {
@@ -66,7 +68,6 @@ export interface PoolConnection {
 }
 
 const POOL_VERSION = 0x20000000;
-const POOL_NBITS = 0x1703_4219;
 
 export class ScriptedPool {
   readonly options: Required<ScriptedPoolOptions>;
@@ -94,6 +95,7 @@ export class ScriptedPool {
       jobOnAuthorize: true,
       answerSubmits: true,
       authorize: true,
+      nbits: 0x1703_4219,
       ...options,
     };
   }
@@ -192,10 +194,10 @@ export class ScriptedPool {
     for (const c of opts.conn ? [opts.conn] : this.openConnections) {
       if (!c.session || !c.subscribed) continue;
       const { coinb1, coinb2 } = this.coinbaseHalves(c.session);
-      const notify = [jobId, swapWords(prevHashHeaderOrder).toString('hex'), coinb1, coinb2, branch, hex32(POOL_VERSION), hex32(POOL_NBITS), hex32(ntime), clean];
+      const notify = [jobId, swapWords(prevHashHeaderOrder).toString('hex'), coinb1, coinb2, branch, hex32(POOL_VERSION), hex32(this.options.nbits), hex32(ntime), clean];
       if (clean) c.session.jobs.clear();
       c.session.jobs.set(jobId, {
-        check: { prevHashHeaderOrder, coinb1, coinb2, merkleBranch: branch, version: POOL_VERSION, nbits: POOL_NBITS },
+        check: { prevHashHeaderOrder, coinb1, coinb2, merkleBranch: branch, version: POOL_VERSION, nbits: this.options.nbits },
         difficulty: c.difficulty,
         notify,
       });
