@@ -70,6 +70,7 @@ describe('proxy end to end', () => {
     const poolTarget = targetFor(POOL_DIFF);
     let expectedForwards = 0;
     let submitted = 0;
+    let bestHash = 1n << 256n;
     await Promise.all(
       miners.map(async (m, i) => {
         let nonce = 0;
@@ -82,6 +83,7 @@ describe('proxy end to end', () => {
           expect(reply.error).toBeNull();
           expect(reply.result).toBe(true);
           submitted++;
+          if (found.hashValue < bestHash) bestHash = found.hashValue;
           if (found.hashValue <= poolTarget) qualifying++;
         }
         expectedForwards += qualifying;
@@ -105,6 +107,8 @@ describe('proxy end to end', () => {
     expect(stats.upstreamAccepted).toBe(expectedForwards);
     expect(stats.rejected).toBe(0);
     expect(stats.blocksFound).toBe(0); // the pool's nBits (mainnet-like) is far out of reach
+    const bestDifficulty = Number((targetFor(1) << 64n) / bestHash) / 2 ** 64;
+    expect(stats.bestShareDifficulty / bestDifficulty).toBeCloseTo(1, 9);
 
     // /status and /metrics over real HTTP.
     const http = new StatusHttpServer({ host: '127.0.0.1', port: 0, status: (limit) => r.server.status(Date.now(), limit), registry: r.server.metrics.registry });
