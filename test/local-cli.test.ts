@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ScriptedPool } from './support/scripted-pool.js';
 import { alive, freePort, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
-import { waitUntil, within } from './support/wait-until.js';
+import { pollUntil, waitUntil, within } from './support/wait-until.js';
 
 const POOL_PASS = 'pool-pass-c0ffee';
 
@@ -25,17 +25,6 @@ function start(args: string[], env: Record<string, string> = {}): CliRun {
   const run = spawnCli(args, { env });
   children.push(run.child);
   return run;
-}
-
-/** Like waitUntil, for checks that need to await (HTTP). */
-async function pollUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 async function getJson<T>(url: string): Promise<T | undefined> {
