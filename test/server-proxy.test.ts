@@ -310,8 +310,8 @@ describe('upstream changes', () => {
     const m = await miner(r, { extranonceSubscribe: true });
     expect(r.pools[1]!.accepted).toBe(0);
     await r.pools[0]!.stop();
-    await waitUntil(() => r.pools[1]!.openConnections.length === 1, 'connection to the backup pool', 5000);
-    const backupEn1 = r.pools[1]!.openConnections[0]!.session!.extranonce1;
+    // Connected is not yet subscribed: wait for the backup pool's session.
+    const backupEn1 = await waitUntil(() => r.pools[1]!.openConnections[0]?.session?.extranonce1, 'a session on the backup pool', 5000);
     await m.waitFor(() => m.extranonce1.startsWith(backupEn1) && m.job !== undefined && m.job.clean, 'work from the backup pool', 5000);
     expect(r.server.status().upstream.endpoint).toBe(r.pools[1]!.url);
     expect((await m.submit(m.find().params)).result).toBe(true);
