@@ -17,7 +17,7 @@ export interface ScriptedPoolOptions {
   versionMask?: number;
   /** Offer and honour session resume by subscription id (default true). */
   resume?: boolean;
-  /** Send a job as soon as a connection is authorized (default true). */
+  /** Send the first job on subscribe, right after set_difficulty and before authorize is answered (default true). */
   jobOnAuthorize?: boolean;
   /** Answer mining.submit (default true). */
   answerSubmits?: boolean;
@@ -290,18 +290,22 @@ export class ScriptedPool {
         const session = this.options.resume && wanted ? wanted : this.newSession();
         c.session = session;
         c.subscribed = true;
-        reply([[['mining.set_difficulty', session.id], ['mining.notify', session.id]], session.extranonce1, session.extranonce2Size]);
+        // As ckpool does: set_difficulty and the first job follow the subscribe answer at once, before the
+        // (pipelined) authorize is answered.
+        reply([[['mining.notify', session.id]], session.extranonce1, session.extranonce2Size]);
         this.setDifficulty(c.difficulty, c);
+        if (this.options.jobOnAuthorize) this.sendJob({ conn: c, clean: true });
         return;
       }
       case 'mining.authorize':
         c.authorized = this.options.authorize;
         reply(this.options.authorize, this.options.authorize ? null : [24, 'Unauthorized worker', null]);
-        if (c.authorized && this.options.jobOnAuthorize) this.sendJob({ conn: c, clean: true });
         return;
+      // ckpool refuses extranonce.subscribe and never answers suggest_difficulty.
       case 'mining.extranonce.subscribe':
+        return reply(null, [20, 'Not supported.', null]);
       case 'mining.suggest_difficulty':
-        return reply(true);
+        return;
       case 'mining.submit':
         return this.onSubmit(c, msg.id, p);
       default:
@@ -314,7 +318,7 @@ export class ScriptedPool {
       this.shares.push({ conn: c.id, jobId: String(p[1]), params: p, accepted, code, reason });
       if (!this.options.answerSubmits) return;
       if (accepted) this.send({ id, result: true, error: null }, c);
-      else this.send({ id, result: null, error: [code, reason, null] }, c);
+      else this.send({ id, result: false, error: [code, reason, null] }, c); // result false, as ckpool sends
     };
     if (!c.subscribed || !c.session) return record(false, 25, 'Not subscribed');
     if (!c.authorized) return record(false, 24, 'Unauthorized worker');
