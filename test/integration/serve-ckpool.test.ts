@@ -40,10 +40,11 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     cpu.child.kill('SIGTERM');
     expect((await within(ours.exit, 15_000, 'mine to exit')).code).toBe(0);
     await within(cpu.exit, 15_000, 'cpuminer to exit');
+    // The server sees the miners go (a busy machine may take a moment) and the last answers come back.
     const status = await pollUntil(async () => {
       const s = await serve.status();
-      return s.stats.upstream.pending === 0 ? s : undefined;
-    }, 'no share in flight upstream', 30_000);
+      return s.connections === 0 && s.stats.upstream.pending === 0 ? s : undefined;
+    }, 'both miners gone and no share in flight upstream', 30_000);
     serve.child.kill('SIGTERM');
     expect((await within(serve.exit, 20_000, 'serve to exit')).code).toBe(0);
     const logs = jsonLines(serve.output());
@@ -51,7 +52,6 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     // The server: the only refusals, on either side, are stale races after
     // a new block (a share for a job ckpool or the server had just replaced), never an invalid share.
     const { shares, upstream } = status.stats;
-    expect(status.connections).toBe(0);
     expect(Object.keys(shares.rejectedByReason).filter((r) => r !== 'stale')).toEqual([]);
     expect(upstream.forwarded).toBe(shares.accepted);
     expect(upstream.accepted + upstream.rejected).toBe(upstream.forwarded);
