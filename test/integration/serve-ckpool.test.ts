@@ -33,7 +33,12 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     const live = await pollUntil(async () => {
       const s = await serve.status();
       return accepted(s, 'cpu') >= 2 && accepted(s, 'ours') >= 2 && blockFinders().size === 2 ? s : undefined;
-    }, 'two accepted shares and a block from each miner', 150_000, 500);
+    }, 'two accepted shares and a block from each miner', 150_000, 500).catch(async (err: Error) => {
+      // Say where it stood: which sessions the server had, and whether a miner had gone (exit code or signal).
+      const s = await serve.status();
+      const gone = (c: typeof cpu) => JSON.stringify({ code: c.child.exitCode, signal: c.child.signalCode });
+      throw new Error(`${err.message}; sessions ${JSON.stringify(s.miners.map((m) => [m.worker, m.accepted, m.rejected]))}, block finders ${[...blockFinders()]}, mine ${gone(ours)}, cpuminer ${gone(cpu)}; mine's log ends:\n${ours.output().slice(-2000)}`);
+    });
     const extranonce1 = new Map(live.miners.map((m) => [m.worker, m.extranonce1!]));
 
     ours.child.kill('SIGTERM');
