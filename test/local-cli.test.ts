@@ -27,17 +27,6 @@ function start(args: string[], env: Record<string, string> = {}): CliRun {
   return run;
 }
 
-/** Like waitUntil, for checks that need to await (HTTP). */
-async function pollUntil<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 async function getJson<T>(url: string): Promise<T | undefined> {
   try {
     const res = await fetch(url);
@@ -90,19 +79,19 @@ describe('mesos-miner local end to end', () => {
       '--http', `127.0.0.1:${statusPort}`, '--worker-prefix', 'e2e', '--log-format', 'json',
     ], { MESOS_MINER_POOL_PASS: POOL_PASS });
 
-    const local = await pollUntil(async () => {
+    const local = await waitUntil(async () => {
       const s = await getJson<LocalStatus>(`http://127.0.0.1:${statusPort}/status`);
       return s && s.children.length === 3 && s.children.every((c) => c.state === 'running' && c.pid) ? s : undefined;
-    }, 'the supervisor reporting server + 2 miners running', 30_000);
+    }, 'the supervisor reporting server + 2 miners running', 30_000, 200);
     for (const c of local.children) pids.push(c.pid!);
     expect(local.children.map((c) => c.name).sort()).toEqual(['e2e-1', 'e2e-2', 'server']);
 
     // Both miners have shares accepted by the server, and the pool has accepted shares forwarded by it.
-    const server = await pollUntil(async () => {
+    const server = await waitUntil(async () => {
       const s = await getJson<ServerStatus>(`http://127.0.0.1:${serverHttpPort}/status`);
       const byWorker = new Map((s?.miners ?? []).map((m) => [m.worker, m.accepted]));
       return (byWorker.get('e2e-1') ?? 0) >= 2 && (byWorker.get('e2e-2') ?? 0) >= 2 && pool.shares.filter((x) => x.accepted).length >= 4 ? s : undefined;
-    }, 'accepted shares from both miners, forwarded upstream', 60_000);
+    }, 'accepted shares from both miners, forwarded upstream', 60_000, 200);
     expect(server!.miners.every((m) => m.rejected === 0)).toBe(true);
 
     // Upstream: one connection (the server's), authorized as --user with the password from the environment,
@@ -132,10 +121,10 @@ describe('mesos-miner local end to end', () => {
       '--listen', `127.0.0.1:${stratumPort}`, '--server-http', `127.0.0.1:${serverHttpPort}`,
       '--http', `127.0.0.1:${statusPort}`, '--log-format', 'json',
     ]);
-    const local = await pollUntil(async () => {
+    const local = await waitUntil(async () => {
       const s = await getJson<LocalStatus>(`http://127.0.0.1:${statusPort}/status`);
       return s && s.children.length === 2 && s.children.every((c) => c.state === 'running' && c.pid) ? s : undefined;
-    }, 'the supervisor reporting server + miner running', 30_000);
+    }, 'the supervisor reporting server + miner running', 30_000, 200);
     for (const c of local.children) pids.push(c.pid!);
     run.child.kill('SIGKILL'); // no chance to stop anything itself
     await within(run.exit, 5000, 'local to die');

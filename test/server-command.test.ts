@@ -20,6 +20,9 @@ describe('serve configuration', () => {
     expect(c.minerPassword).toBeUndefined();
     expect(c.vardiffTargetSeconds).toBe(10);
     expect(c.initialDifficulty).toBeGreaterThanOrEqual(c.minDifficulty);
+    expect(c.fallbackTimeMs).toBe(120_000);
+    expect(resolveServeConfig({ pool: [POOL], user: 'u', fallbackTime: '2.5' }, {}, noFile).fallbackTimeMs).toBe(2500);
+    expect(resolveServeConfig({ pool: [POOL], user: 'u', fallbackTime: '0' }, {}, noFile).fallbackTimeMs).toBe(0);
   });
 
   it('takes secrets from the environment or files and masks them when described', () => {
@@ -54,6 +57,8 @@ describe('serve configuration', () => {
     bad({ minDiff: 'abc' }, /--min-diff/);
     bad({ minDiff: '8', maxDiff: '4' }, /--max-diff \(4\) must be >= --min-diff \(8\)/);
     bad({ vardiffTarget: '-3' }, /--vardiff-target/);
+    bad({ fallbackTime: '-1' }, /--fallback-time must be seconds in 0\.\.86400 \(0 = never\), got '-1'/);
+    bad({ fallbackTime: 'soon' }, /--fallback-time must be seconds/);
     bad({ passFile: '/nope' }, /--pass-file: cannot read \/nope: ENOENT/);
     bad({ logFormat: 'xml' }, /--log-format must be one of/);
     expect(parsePositive('--min-diff', '1/65536')).toBe(2 ** -16);

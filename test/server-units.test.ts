@@ -7,7 +7,7 @@ import { buildJobHeader } from '../src/bitcoin/job.js';
 import { difficultyToTarget, nbitsToTarget } from '../src/bitcoin/target.js';
 import { DecayingRate } from '../src/rate.js';
 import { ShareHashrate } from '../src/server/share-hashrate.js';
-import { leHashMeetsTarget, targetToLeBytes } from '../src/server/difficulty.js';
+import { leHashDifficulty, leHashMeetsTarget, targetToLeBytes } from '../src/server/difficulty.js';
 import { ExtranonceExhaustedError, ExtranoncePrefixAllocator, prefixSizeFor } from '../src/server/extranonce.js';
 import { JobBook } from '../src/server/job-book.js';
 import { FastHistogram } from '../src/server/metrics.js';
@@ -194,6 +194,22 @@ describe('fast target compare', () => {
     expect(leHashMeetsTarget(le, le)).toBe(true);
     expect(leHashMeetsTarget(below, le)).toBe(true);
     expect(leHashMeetsTarget(above, le)).toBe(false);
+  });
+
+  it('share difficulty of a hash (difficulty-1 target / hash) agrees with the bigint quotient', () => {
+    const reference = (le: Buffer) => {
+      const h = BigInt('0x' + Buffer.from(le).reverse().toString('hex'));
+      return Number(((0xffffn << 208n) << 64n) / h) / 2 ** 64;
+    };
+    const fromDisplay = (hex: string) => Buffer.from(hex, 'hex').reverse();
+    const genesis = fromDisplay('000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f');
+    expect(leHashDifficulty(genesis)).toBeCloseTo(2536.43, 2);
+    const hashes = [genesis, fromDisplay('00000000ffff' + '0'.repeat(52)), fromDisplay('7fffff' + '0'.repeat(58)), fromDisplay('0'.repeat(62) + '01')];
+    for (let i = 0; i < 50; i++) hashes.push(randomBytes(32));
+    for (let i = 0; i < 50; i++) hashes.push(Buffer.concat([randomBytes(4 + (i % 24)), Buffer.alloc(28 - (i % 24))])); // high zero words
+    for (const h of hashes) expect(Math.abs(leHashDifficulty(h) / reference(h) - 1)).toBeLessThan(1e-9);
+    expect(leHashDifficulty(fromDisplay('00000000ffff' + '0'.repeat(52)))).toBe(1);
+    expect(leHashDifficulty(Buffer.alloc(32))).toBe(Infinity);
   });
 });
 

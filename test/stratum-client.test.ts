@@ -131,7 +131,8 @@ describe('difficulty, extranonce and version mask', () => {
       m.start();
       const w = await job;
       expect(w.versionMask).toBe(0);
-      expect(Date.now() - t0).toBeLessThan(1500);
+      // After the configure grace (0.5 s), not the 15 s request timeout (with room for a busy machine).
+      expect(Date.now() - t0).toBeLessThan(10_000);
       expect((await m.submit(w, findShare(w).share)).status).toBe('accepted');
       m.stop();
     }
@@ -179,7 +180,7 @@ describe('pool → miner requests', () => {
     const r = await m.submit(w, findShare(w).share);
     expect(r.status).toBe('timeout');
     expect(r.reason).toMatch(/mining.submit: no answer within 200 ms/);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // the 200 ms given, not the 30 s default (room for a busy machine)
     expect(pool.shares).toHaveLength(1);
   });
 

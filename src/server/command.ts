@@ -39,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-diff <d>', 'highest share difficulty (never above the pool difficulty anyway)', d.maxDiff)
     .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
+    .option('--fallback-time <s>', 'go back to the first --pool once it has been healthy this long; 0 = never', d.fallbackTime)
     .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream (the process is killed 5 s later at the latest)', d.shutdownGrace)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
@@ -61,7 +62,12 @@ export function registerServeCommand(program: Command): void {
               process.exit(1);
             },
           })
-        : new StratumUpstream({ pools: config.pools, maxConnections: config.upstreamConnections, logger: log });
+        : new StratumUpstream({
+            pools: config.pools,
+            maxConnections: config.upstreamConnections,
+            manager: { fallbackTimeMs: config.fallbackTimeMs },
+            logger: log,
+          });
       const server = new MinerServer({
         upstream,
         host: config.listen.host,

@@ -28,6 +28,7 @@ export interface ServeFlags extends SoloFlags {
   maxDiff?: string;
   startDiff?: string;
   upstreamConnections?: string;
+  fallbackTime?: string;
   shutdownGrace?: string;
   logFormat?: string;
   logLevel?: string;
@@ -54,6 +55,8 @@ export interface ServeConfig {
   maxDifficulty: number;
   initialDifficulty: number;
   upstreamConnections: number;
+  /** Proxy mode: back to the first --pool once it has been healthy this long (0 = never). */
+  fallbackTimeMs: number;
   shutdownGraceMs: number;
   logFormat: LogFormat | undefined;
   logLevel: string;
@@ -71,6 +74,7 @@ export const SERVE_DEFAULTS = {
   maxDiff: String(SERVER_DEFAULTS.maxDifficulty),
   startDiff: '0.01',
   upstreamConnections: '4',
+  fallbackTime: '120',
   shutdownGrace: '10',
   logLevel: 'info',
 } as const;
@@ -95,6 +99,13 @@ export function parsePositive(flag: string, value: string, opts: { integer?: boo
   if (opts.integer && !Number.isInteger(n)) throw new Error(`${flag} must be a whole number, got '${value}'`);
   if (opts.max !== undefined && n > opts.max) throw new Error(`${flag} must be at most ${opts.max}, got '${value}'`);
   return n;
+}
+
+/** Seconds before going back to the first pool, 0 = never; in milliseconds. */
+function parseFallbackTime(value: string): number {
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 86_400)) throw new Error(`--fallback-time must be seconds in 0..86400 (0 = never), got '${value}'`);
+  return Math.round(n * 1000);
 }
 
 function readSecretFile(flag: string, path: string, read: (p: string) => string): string {
@@ -149,6 +160,7 @@ export function resolveServeConfig(
     maxDifficulty,
     initialDifficulty: Math.min(Math.max(startRaw, minDifficulty), maxDifficulty),
     upstreamConnections: parsePositive('--upstream-connections', flags.upstreamConnections ?? d.upstreamConnections, { integer: true, max: 64 }),
+    fallbackTimeMs: parseFallbackTime(flags.fallbackTime ?? d.fallbackTime),
     shutdownGraceMs: parsePositive('--shutdown-grace', flags.shutdownGrace ?? d.shutdownGrace, { max: 600 }) * 1000,
     logFormat: flags.logFormat === undefined ? undefined : parseLogFormat(flags.logFormat),
     logLevel: flags.logLevel ?? d.logLevel,

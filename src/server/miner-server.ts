@@ -343,7 +343,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
   onShareChecked(session: Session, share: Share, verdict: ShareVerdict, startedAt: number): void {
     const now = Date.now();
     if (verdict.ok) {
-      this.stats.recordAccepted(verdict.difficulty, now);
+      this.stats.recordAccepted(verdict.difficulty, now, verdict.shareDifficulty);
       this.metrics.acceptedShares.inc();
       if (verdict.meetsUpstream) this.forward(session, share, verdict);
     } else {

@@ -51,8 +51,10 @@ export class ServerStats {
   private readonly recentBlocks: BlockRecord[] = [];
   readonly hashrate = new ShareHashrate(Date.now());
 
-  recordAccepted(difficulty: number, now: number): void {
+  /** `shareDifficulty`: what the share's hash achieved (for the best share). */
+  recordAccepted(difficulty: number, now: number, shareDifficulty = difficulty): void {
     this.accepted++;
+    if (shareDifficulty > this.bestShareDifficulty) this.bestShareDifficulty = shareDifficulty;
     this.hashrate.addShare(difficulty, now);
   }
 

@@ -1,7 +1,7 @@
 // The checks every share goes through, in the order pools apply them. Pure: no sockets, no clocks of its own.
 import { StratumErrorCode } from '../stratum/errors.js';
 import type { Share } from '../stratum/messages.js';
-import { leHashMeetsTarget } from './difficulty.js';
+import { leHashDifficulty, leHashMeetsTarget } from './difficulty.js';
 import type { ServerJob } from './job-book.js';
 import { shareTargetLe } from './job-book.js';
 import type { BuiltShare, CoinbaseRoot } from './job-template.js';
@@ -49,6 +49,8 @@ export interface ShareAcceptance {
   built: BuiltShare | null;
   /** The difficulty the share was credited at (the session's for that job). */
   difficulty: number;
+  /** The difficulty its hash achieves (>= difficulty). */
+  shareDifficulty: number;
   /** Meets the upstream target: forward it. */
   meetsUpstream: boolean;
   /** Final header version (after rolling). */
@@ -191,6 +193,7 @@ export function checkShare(ctx: ShareCheckContext, share: Share): ShareVerdict {
         ? { coinbase: Buffer.from(coinbase), header: Buffer.from(headerScratch), hash: Buffer.from(hashScratch) }
         : null,
     difficulty: ctx.difficulty,
+    shareDifficulty: leHashDifficulty(hashScratch),
     meetsUpstream,
     version,
   };

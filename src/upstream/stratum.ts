@@ -2,7 +2,8 @@
 // preferred pool). One manager = one upstream connection = one extranonce space. When the server runs out of
 // prefixes it asks for another space: a second manager (another connection to the same pools).
 import { EventEmitter } from 'node:events';
-import { difficultyToTarget } from '../bitcoin/target.js';
+import { meetsTarget, sha256d } from '../bitcoin/hash.js';
+import { difficultyToTarget, nbitsToTarget } from '../bitcoin/target.js';
 import { silentLogger, type Logger } from '../log.js';
 import { PoolManager, type PoolConfig, type PoolManagerOptions, type WorkSet } from '../stratum/pool-manager.js';
 import { parsePoolUrl } from '../stratum/pool-url.js';
@@ -135,7 +136,10 @@ export class StratumUpstream extends EventEmitter<UpstreamEvents> implements Ups
       const result = await p;
       if (result.status === 'accepted') {
         this.accepted++;
-        return { accepted: true };
+        // The pool submits blocks, not the proxy: an accepted share that meets its job's network target is one.
+        if (!meetsTarget(sha256d(share.header), nbitsToTarget(work.job.nbits))) return { accepted: true };
+        this.blocks++;
+        return { accepted: true, block: true };
       }
       this.rejected++;
       const code = 'error' in result ? result.error?.code : undefined;

@@ -62,7 +62,10 @@ export interface ShareOutcome {
   /** The upstream's reason when rejected. */
   reason?: string;
   code?: number;
-  /** Solo mode: the share solved a block that the node put on its best chain. Proxy mode: the pool said so (rarely). */
+  /**
+   * Solo mode: the share solved a block that the node put on its best chain. Proxy mode: the pool accepted a share
+   * that meets its job's network target (nbits), i.e. a block the pool submits.
+   */
   block?: boolean;
   /**
    * Solo mode, a block solution that is not on the best chain: 'stale' = never submitted (its tip had moved on, or

@@ -31,7 +31,12 @@ export interface CliRunOptions {
 /** Starts `node dist/cli.js ...args` with piped output captured as text. */
 export function spawnCli(args: string[], options: CliRunOptions = {}): CliRun {
   const entry = options.fromSource ? ['--import', 'tsx', CLI_SOURCE] : [CLI_PATH];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  return spawnCaptured(process.execPath, [...entry, ...args], options);
+}
+
+/** Starts any program (e.g. the peers' cpuminer) with piped output captured as text. */
+export function spawnCaptured(command: string, args: string[], options: Omit<CliRunOptions, 'fromSource'> = {}): CliRun {
+  const child = spawn(command, args, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -94,9 +99,9 @@ export function procMemory(pid: number): { rss: number; hwm: number } | undefine
   return { rss: mib('VmRSS'), hwm: mib('VmHWM') };
 }
 
-/** The JSON log lines (pino, --log-format json) in a child's captured output, parsed. */
+/** The JSON log lines (pino, --log-format json) in a child's captured output, parsed; a line still being written is left out. */
 export function jsonLines(text: string): Array<{ msg?: string; [k: string]: unknown }> {
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; [k: string]: unknown });
+  return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; [k: string]: unknown });
 }
 
 /** The most log lines written within any one second, by the lines' own timestamps (pino's `time`, in ms). */

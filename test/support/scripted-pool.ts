@@ -17,12 +17,14 @@ export interface ScriptedPoolOptions {
   versionMask?: number;
   /** Offer and honour session resume by subscription id (default true). */
   resume?: boolean;
-  /** Send a job as soon as a connection is authorized (default true). */
+  /** Send the first job on subscribe, right after set_difficulty and before authorize is answered (default true). */
   jobOnAuthorize?: boolean;
   /** Answer mining.submit (default true). */
   answerSubmits?: boolean;
   /** Accept mining.authorize (default true). */
   authorize?: boolean;
+  /** nBits of the jobs (default 0x17034219, a mainnet-like target no test share meets). */
+  nbits?: number;
 }
 
 export interface RecordedMessage {
@@ -66,7 +68,6 @@ export interface PoolConnection {
 }
 
 const POOL_VERSION = 0x20000000;
-const POOL_NBITS = 0x1703_4219;
 
 export class ScriptedPool {
   readonly options: Required<ScriptedPoolOptions>;
@@ -94,6 +95,7 @@ export class ScriptedPool {
       jobOnAuthorize: true,
       answerSubmits: true,
       authorize: true,
+      nbits: 0x1703_4219,
       ...options,
     };
   }
@@ -192,10 +194,10 @@ export class ScriptedPool {
     for (const c of opts.conn ? [opts.conn] : this.openConnections) {
       if (!c.session || !c.subscribed) continue;
       const { coinb1, coinb2 } = this.coinbaseHalves(c.session);
-      const notify = [jobId, swapWords(prevHashHeaderOrder).toString('hex'), coinb1, coinb2, branch, hex32(POOL_VERSION), hex32(POOL_NBITS), hex32(ntime), clean];
+      const notify = [jobId, swapWords(prevHashHeaderOrder).toString('hex'), coinb1, coinb2, branch, hex32(POOL_VERSION), hex32(this.options.nbits), hex32(ntime), clean];
       if (clean) c.session.jobs.clear();
       c.session.jobs.set(jobId, {
-        check: { prevHashHeaderOrder, coinb1, coinb2, merkleBranch: branch, version: POOL_VERSION, nbits: POOL_NBITS },
+        check: { prevHashHeaderOrder, coinb1, coinb2, merkleBranch: branch, version: POOL_VERSION, nbits: this.options.nbits },
         difficulty: c.difficulty,
         notify,
       });
@@ -288,18 +290,22 @@ export class ScriptedPool {
         const session = this.options.resume && wanted ? wanted : this.newSession();
         c.session = session;
         c.subscribed = true;
-        reply([[['mining.set_difficulty', session.id], ['mining.notify', session.id]], session.extranonce1, session.extranonce2Size]);
+        // As ckpool does: set_difficulty and the first job follow the subscribe answer at once, before the
+        // (pipelined) authorize is answered.
+        reply([[['mining.notify', session.id]], session.extranonce1, session.extranonce2Size]);
         this.setDifficulty(c.difficulty, c);
+        if (this.options.jobOnAuthorize) this.sendJob({ conn: c, clean: true });
         return;
       }
       case 'mining.authorize':
         c.authorized = this.options.authorize;
         reply(this.options.authorize, this.options.authorize ? null : [24, 'Unauthorized worker', null]);
-        if (c.authorized && this.options.jobOnAuthorize) this.sendJob({ conn: c, clean: true });
         return;
+      // ckpool refuses extranonce.subscribe and never answers suggest_difficulty.
       case 'mining.extranonce.subscribe':
+        return reply(null, [20, 'Not supported.', null]);
       case 'mining.suggest_difficulty':
-        return reply(true);
+        return;
       case 'mining.submit':
         return this.onSubmit(c, msg.id, p);
       default:
@@ -312,7 +318,7 @@ export class ScriptedPool {
       this.shares.push({ conn: c.id, jobId: String(p[1]), params: p, accepted, code, reason });
       if (!this.options.answerSubmits) return;
       if (accepted) this.send({ id, result: true, error: null }, c);
-      else this.send({ id, result: null, error: [code, reason, null] }, c);
+      else this.send({ id, result: false, error: [code, reason, null] }, c); // result false, as ckpool sends
     };
     if (!c.subscribed || !c.session) return record(false, 25, 'Not subscribed');
     if (!c.authorized) return record(false, 24, 'Unauthorized worker');
