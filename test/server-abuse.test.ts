@@ -86,12 +86,13 @@ describe('miner server under bad input', () => {
     await stillMining(good, 0);
   });
 
-  it('a flood of valid shares at a tiny difficulty never leaves more than maxPendingForwards waiting upstream', async () => {
+  /** 2,000 distinct valid shares from one miner to a pool that never answers; resolves when all are answered. */
+  async function floodUnansweredPool(pool: { nbits?: number }) {
     // Every hash meets 2^-32 (and the upstream's 2^-32): each distinct nonce is a valid share to forward. The pool
     // never answers, so nothing forwarded ever completes.
     const rig = await startProxyRig({
       minerDifficulty: 2 ** -32,
-      pool: { difficulty: 2 ** -32, answerSubmits: false },
+      pool: { difficulty: 2 ** -32, answerSubmits: false, ...pool },
       server: { submitRatePerSecond: 1e6, maxPendingForwards: 40 },
     });
     cleanup.push(() => rig.close(100));
@@ -107,10 +108,24 @@ describe('miner server under bad input', () => {
     const s = rig.server.stats;
     await waitUntil(() => s.accepted + s.rejected >= 2000, 'every submit answered', 20_000);
     expect(s.accepted).toBeGreaterThan(1900); // a hash above 2^-32's target is a 1-in-65536 event
+    return rig;
+  }
+
+  it('a flood of valid shares at a tiny difficulty never leaves more than maxPendingForwards waiting upstream', async () => {
+    const rig = await floodUnansweredPool({});
+    const s = rig.server.stats;
     expect(s.pendingUpstream).toBe(40);
     expect(rig.server.status().stats.upstream).toMatchObject({ forwarded: 40, pending: 40, dropped: s.accepted - 40 });
     await waitUntil(() => rig.pools[0]!.shares.length === 40, 'the forwarded shares at the pool');
     expect(await rig.server.metrics.registry.metrics()).toMatch(/mesos_miner_server_upstream_shares_total\{result="dropped"\} \d+/);
+  });
+
+  it('blocks have room of their own beyond maxPendingForwards (16 more), so a backlog of shares never costs one', async () => {
+    // Regtest's nbits: every share is also a block; the first 40 fill the cap, 16 more go as blocks, the rest drop.
+    const rig = await floodUnansweredPool({ nbits: 0x207f_ffff });
+    const s = rig.server.stats;
+    expect(rig.server.status().stats.upstream).toMatchObject({ forwarded: 56, pending: 56, dropped: s.accepted - 56 });
+    await waitUntil(() => rig.pools[0]!.shares.length === 56, 'the forwarded shares and blocks at the pool');
   });
 
   it('disconnects a miner that never reads once its output backs up', async () => {

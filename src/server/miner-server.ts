@@ -48,6 +48,9 @@ export interface MinerServerOptions {
   logger?: Logger;
 }
 
+/** Forwarded blocks that may wait for the upstream beyond `maxPendingForwards`. */
+const BLOCK_FORWARD_RESERVE = 16;
+
 export const SERVER_DEFAULTS = {
   host: '0.0.0.0',
   port: 3333,
@@ -359,9 +362,11 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
     const built = verdict.built;
     if (!built) throw new Error('internal: a share meeting the upstream target has no built header'); // checkShare keeps it
     const announcedJob = verdict.job;
-    // A block is always forwarded: the cap bounds the ordinary shares a slow upstream has not answered yet.
+    // Blocks have room of their own beyond the cap, so a slow upstream's backlog of ordinary shares never costs one
+    // (more than BLOCK_FORWARD_RESERVE blocks waiting at once only happens where blocks are nearly free: regtest).
     const block = leHashMeetsTarget(built.hash, announcedJob.networkTargetLe);
-    if (!block && this.pendingForwards.size >= this.maxPendingForwards) {
+    const cap = this.maxPendingForwards + (block ? BLOCK_FORWARD_RESERVE : 0);
+    if (this.pendingForwards.size >= cap) {
       // The miner keeps its credit (the share was valid); only the upstream never sees it. Counted, never silent.
       this.stats.forwardsDropped++;
       this.metrics.upstreamShares.inc({ result: 'dropped' });
