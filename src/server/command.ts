@@ -8,6 +8,7 @@ import type { Upstream } from '../upstream/types.js';
 import { ENV_MINER_PASSWORD, ENV_POOL_PASS, SERVE_DEFAULTS, describeServeConfig, resolveServeConfig, type ServeFlags } from './config.js';
 import { StatusHttpServer } from './http.js';
 import { MinerServer } from './miner-server.js';
+import { UpstreamHealth } from './upstream-health.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -38,6 +39,8 @@ export function registerServeCommand(program: Command): void {
     .option('--start-diff <d>', 'difficulty a new miner starts at', d.startDiff)
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
     .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream', d.shutdownGrace)
+    .option('--server-index <n>', 'index of this server in a tier (0..65535); solo: written into every coinbase, so servers never hash the same header')
+    .option('--unhealthy-after <s>', 'GET /health answers 503 once the upstream has been down this long (0 = never)', d.unhealthyAfter)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
     .action(async (flags: ServeFlags & { poolPassFile?: string }, command: Command) => {
@@ -52,6 +55,7 @@ export function registerServeCommand(program: Command): void {
       const upstream: Upstream = config.solo
         ? new BitcoindUpstream({
             ...config.solo,
+            ...(config.serverIndex !== undefined ? { serverIndex: config.serverIndex } : {}),
             logger: log,
             onFatal: (err) => {
               log.error({ err: err.message }, 'solo mining cannot continue');
@@ -78,8 +82,16 @@ export function registerServeCommand(program: Command): void {
         defaultMetrics: true,
         logger: log,
       });
+      const health = new UpstreamHealth(upstream, config.unhealthyAfterMs);
+      const serverIndex = config.serverIndex;
       const http = config.http
-        ? new StatusHttpServer({ ...config.http, status: (limit) => server.status(Date.now(), limit), registry: server.metrics.registry, logger: log })
+        ? new StatusHttpServer({
+            ...config.http,
+            status: (limit) => ({ ...(serverIndex !== undefined ? { serverIndex } : {}), health: health.report(), ...server.status(Date.now(), limit) }),
+            health: () => health.report(),
+            registry: server.metrics.registry,
+            logger: log,
+          })
         : null;
       try {
         await server.listen();

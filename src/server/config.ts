@@ -29,6 +29,8 @@ export interface ServeFlags extends SoloFlags {
   startDiff?: string;
   upstreamConnections?: string;
   shutdownGrace?: string;
+  serverIndex?: string;
+  unhealthyAfter?: string;
   logFormat?: string;
   logLevel?: string;
 }
@@ -55,6 +57,10 @@ export interface ServeConfig {
   initialDifficulty: number;
   upstreamConnections: number;
   shutdownGraceMs: number;
+  /** Index in a tier of servers (schedule/local --servers); in solo mode the first two bytes of extranonce1. */
+  serverIndex: number | undefined;
+  /** The upstream down this long makes GET /health fail (0: never). */
+  unhealthyAfterMs: number;
   logFormat: LogFormat | undefined;
   logLevel: string;
 }
@@ -72,6 +78,7 @@ export const SERVE_DEFAULTS = {
   startDiff: '0.01',
   upstreamConnections: '4',
   shutdownGrace: '10',
+  unhealthyAfter: '60',
   logLevel: 'info',
 } as const;
 
@@ -95,6 +102,19 @@ export function parsePositive(flag: string, value: string, opts: { integer?: boo
   if (opts.integer && !Number.isInteger(n)) throw new Error(`${flag} must be a whole number, got '${value}'`);
   if (opts.max !== undefined && n > opts.max) throw new Error(`${flag} must be at most ${opts.max}, got '${value}'`);
   return n;
+}
+
+/** A whole number in 0..65535 (two bytes of the solo coinbase). */
+function parseIndex(flag: string, value: string): number {
+  const text = value.trim();
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 0xffff)) throw new Error(`${flag} must be a whole number in 0..65535, got '${value}'`);
+  return n;
+}
+
+/** Seconds, where 0 means off. */
+function parseSecondsOrZero(flag: string, value: string, max: number): number {
+  return value.trim() === '0' ? 0 : parsePositive(flag, value, { max });
 }
 
 function readSecretFile(flag: string, path: string, read: (p: string) => string): string {
@@ -150,6 +170,8 @@ export function resolveServeConfig(
     initialDifficulty: Math.min(Math.max(startRaw, minDifficulty), maxDifficulty),
     upstreamConnections: parsePositive('--upstream-connections', flags.upstreamConnections ?? d.upstreamConnections, { integer: true, max: 64 }),
     shutdownGraceMs: parsePositive('--shutdown-grace', flags.shutdownGrace ?? d.shutdownGrace, { max: 600 }) * 1000,
+    serverIndex: flags.serverIndex === undefined ? undefined : parseIndex('--server-index', flags.serverIndex),
+    unhealthyAfterMs: parseSecondsOrZero('--unhealthy-after', flags.unhealthyAfter ?? d.unhealthyAfter, 86_400) * 1000,
     logFormat: flags.logFormat === undefined ? undefined : parseLogFormat(flags.logFormat),
     logLevel: flags.logLevel ?? d.logLevel,
   };

@@ -1,8 +1,10 @@
-// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text). Read-only; anything else is 404/405.
+// The stats endpoint: GET /status (JSON), GET /metrics (Prometheus text) and GET /health (200, or 503 when the
+// server is unhealthy: what the Mesos health check probes). Read-only; anything else is 404/405.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../log.js';
+import type { HealthReport } from './upstream-health.js';
 
 export interface StatusHttpOptions {
   host: string;
@@ -10,6 +12,8 @@ export interface StatusHttpOptions {
   /** The /status document; `minerLimit` comes from ?miners=N (default 1000, "all" for no limit). */
   status: (minerLimit: number) => unknown;
   registry: Registry;
+  /** GET /health (and /healthz): 200 when healthy, 503 otherwise; always 200 without it. */
+  health?: () => HealthReport;
   logger?: Logger;
 }
 
@@ -76,12 +80,18 @@ export class StatusHttpServer {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    if (path === '/' || path === '/healthz') {
+    if (path === '/health' || path === '/healthz') {
+      const report = this.options.health?.() ?? { healthy: true };
+      res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(report) + '\n');
+      return;
+    }
+    if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok: see /status and /metrics\n');
+      res.end('ok: see /status, /metrics and /health\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /status or /metrics\n');
+    res.end('not found: try /status, /metrics or /health\n');
   }
 }
