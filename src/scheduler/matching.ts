@@ -1,6 +1,8 @@
 // Offer matching: pure functions from (offers, what is missing) to (what to launch where, what to decline).
-// The server goes first and needs two ports (stratum + HTTP status) from the offer's port ranges; miners
-// need no port, are sized by CPUs, and an agent never gets more than --max-miners-per-agent of them.
+// Servers go first and each needs two ports (stratum + HTTP status) from the offer's port ranges; they are spread
+// one per agent, and share an agent only when every agent the framework knows has one already (a one-agent
+// cluster) or the server has waited long enough for an agent of its own. Miners need no port, are sized by CPUs,
+// and an agent never gets more than --max-miners-per-agent of them.
 import type { Offer, Resource } from './mesos-types.js';
 import { OfferBudget } from './resources.js';
 import { threadsForCpus } from './topology.js';
@@ -8,8 +10,15 @@ import { threadsForCpus } from './topology.js';
 export interface TaskShape { cpus: number; mem: number }
 
 export interface PlacementRequest {
-  needServer: boolean;
-  /** Miners to launch now (0 while the server's address is unknown). */
+  /** Servers to launch now. */
+  serversWanted: number;
+  /** Active servers per agent id. */
+  serversOnAgent: ReadonlyMap<string, number>;
+  /** Every agent the framework has seen an offer from: a server shares an agent only when all of them have one... */
+  knownAgents: ReadonlySet<string>;
+  /** ...or when it has waited long enough for an agent of its own. */
+  spreadWaitOver: boolean;
+  /** Miners to launch now (0 while no server's address is known). */
   minersWanted: number;
   server: TaskShape;
   miner: TaskShape;
@@ -42,7 +51,7 @@ export interface PlacementResult {
   /** Offers nothing was placed on: decline them. */
   unused: Offer[];
   /** What could not be placed in these offers. */
-  unplaced: { server: boolean; miners: number };
+  unplaced: { servers: number; miners: number };
 }
 
 function placeServer(budget: OfferBudget, shape: TaskShape): PlannedServer {
@@ -72,13 +81,21 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
     planned.set(offer, list);
   };
 
-  let needServer = req.needServer;
-  if (needServer) {
-    const budget = budgets.find((b) => b.fits({ ...req.server, ports: SERVER_PORT_COUNT }));
-    if (budget) {
-      add(budget.offer, placeServer(budget, req.server));
-      needServer = false;
+  let servers = Math.max(0, req.serversWanted);
+  const serversOn = new Map(req.serversOnAgent);
+  const hasServer = (agent: string) => (serversOn.get(agent) ?? 0) > 0;
+  const serverNeed = { ...req.server, ports: SERVER_PORT_COUNT };
+  for (; servers > 0; servers--) {
+    const fitting = budgets.filter((b) => b.fits(serverNeed));
+    let budget = fitting.find((b) => !hasServer(b.offer.agent_id.value));
+    const everyAgentHasOne = () => [...req.knownAgents].every(hasServer) && budgets.every((b) => hasServer(b.offer.agent_id.value));
+    if (!budget && (req.spreadWaitOver || everyAgentHasOne())) {
+      // Next to the fewest other servers.
+      budget = fitting.sort((a, b) => (serversOn.get(a.offer.agent_id.value) ?? 0) - (serversOn.get(b.offer.agent_id.value) ?? 0))[0];
     }
+    if (!budget) break;
+    add(budget.offer, placeServer(budget, req.server));
+    serversOn.set(budget.offer.agent_id.value, (serversOn.get(budget.offer.agent_id.value) ?? 0) + 1);
   }
 
   let miners = Math.max(0, req.minersWanted);
@@ -100,5 +117,5 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
     if (tasks) launches.push({ offer, tasks });
     else unused.push(offer);
   }
-  return { launches, unused, unplaced: { server: needServer, miners } };
+  return { launches, unused, unplaced: { servers, miners } };
 }
