@@ -3,12 +3,15 @@
 // -o list and how the primaries spread, a server lost without any miner relaunched, and the rolling relaunch that
 // takes a replacement at a new address into the miners' lists, never more than its bound at a time.
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.js';
 import { SchedulerClient } from '../src/mesos/scheduler-client.js';
 import { Framework, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
+import { ServerStatsPoller } from '../src/scheduler/server-stats.js';
 import { StateFile } from '../src/scheduler/state-file.js';
 import { failoverLists, listKey, pickOutdated, relaunchLimit } from '../src/scheduler/tier.js';
 import { FakeMaster, type FakeAgentSpec, type FakeTask } from './support/fake-master.js';
@@ -43,6 +46,39 @@ describe('tier rules', () => {
     expect(pickOutdated(groups, new Set(['b', 'c']), 0)).toEqual([]);
     expect(pickOutdated(groups, new Set(['b']), 10)).toEqual([]); // lost, not replaced yet: nobody is relaunched
     expect([relaunchLimit(10_000, 0.1), relaunchLimit(5, 0.1), relaunchLimit(0, 0.1)]).toEqual([1000, 1, 1]);
+  });
+});
+
+describe("the farm's figures from the servers' own /status", () => {
+  it('sums connections, hashrate by window and blocks; a server that stops answering keeps its last figures, with the error', async () => {
+    let failing = false;
+    const serve = (connections: number, rate: number) => http.createServer((req, res) => {
+      if (failing && connections === 2) return void res.writeHead(500).end();
+      expect(req.url).toBe('/status?miners=0');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        connections, upstream: { state: 'connected' }, stats: { hashrate: { '1m': rate, '5m': rate / 2 }, blocksFound: 1 },
+      }));
+    }).listen(0, '127.0.0.1');
+    const servers = [serve(3, 6e6), serve(2, 4e6)];
+    await Promise.all(servers.map((s) => new Promise((r) => s.once('listening', r))));
+    try {
+      const targets = servers.map((s, i) => ({ key: `s${i}`, statusUrl: `http://127.0.0.1:${(s.address() as AddressInfo).port}/status?miners=0` }));
+      let shown = targets;
+      const poller = new ServerStatsPoller(() => shown, 60_000);
+      await poller.poll();
+      expect(poller.farm()).toEqual({ reporting: 2, connections: 5, hashrate: { '1m': 10e6, '5m': 5e6 }, blocksFound: 2 });
+      expect(poller.get('s1')).toMatchObject({ connections: 2, upstream: 'connected' });
+      failing = true;
+      await poller.poll();
+      expect(poller.farm()).toMatchObject({ reporting: 1, connections: 5 });
+      expect(poller.get('s1')!.error).toBe('HTTP 500');
+      // A server no longer running is forgotten.
+      shown = [targets[0]!];
+      await poller.poll();
+      expect(poller.farm()).toEqual({ reporting: 1, connections: 3, hashrate: { '1m': 6e6, '5m': 3e6 }, blocksFound: 1 });
+    } finally {
+      for (const s of servers) s.close();
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { failedCallOutcome, masterAnswered } from './call-outcome.js';
 import { planOffers, type PlacementRequest, type TaskShape } from './matching.js';
 import type { FrameworkInfo, Offer, Subscribed, TaskInfo, TaskStatus } from './mesos-types.js';
 import type { Launcher } from './launcher.js';
+import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
 import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
@@ -40,6 +41,8 @@ export interface FrameworkConfig {
    * wait for a server that is being launched (so they get it in their list) before they start without it.
    */
   tierWaitMs: number;
+  /** How often each running server's /status is read for the farm's figures in our /status (0: never). */
+  serverStatsIntervalMs: number;
   server: TaskShape;
   miner: TaskShape;
   maxMinersPerAgent: number;
@@ -73,6 +76,7 @@ export const FRAMEWORK_DEFAULTS = {
   failoverTimeoutSeconds: 7 * 24 * 3600,
   maxRelaunchFraction: 0.1,
   tierWaitMs: 30_000,
+  serverStatsIntervalMs: 10_000,
   maxMinersPerAgent: 8,
   workerPrefix: 'miner',
   declineRefuseSeconds: 600,
@@ -112,6 +116,8 @@ export interface ServerView {
   state: string;
   healthy?: boolean;
   primaryFor: string[];
+  /** What its own /status said last (read every serverStatsIntervalMs). */
+  stats?: ServerFigures;
 }
 
 export interface FrameworkStatus {
@@ -121,6 +127,8 @@ export interface FrameworkStatus {
   desired: { servers: number; miners: number };
   running: { servers: number; miners: number };
   servers: ServerView[];
+  /** The sum of the servers' figures: the farm's hashrate as their shares show it. */
+  farm?: FarmFigures;
   /** Rolling relaunch: miners whose server list lacks a running server, and how many may be in flight at once. */
   rolling: { outdated: number; inFlight: number; limit: number };
   reconciling: number;
@@ -161,6 +169,7 @@ export class Framework implements Launcher {
   private readonly knownAgents = new Set<string>();
   /** Since when fewer than K servers are active (the spread wait runs from there). */
   private serverMissingSince: number | undefined;
+  private readonly serverStats: ServerStatsPoller | undefined;
 
   constructor(
     readonly config: FrameworkConfig,
@@ -175,6 +184,11 @@ export class Framework implements Launcher {
       throw new Error(`maxRelaunchFraction must be in (0, 1], got ${config.maxRelaunchFraction}`);
     }
     this.store = new TaskStore();
+    if (config.serverStatsIntervalMs > 0) {
+      this.serverStats = new ServerStatsPoller(() => this.runningServers().map((s) => ({
+        key: endpointKey(this.endpointOf(s)), statusUrl: `http://${s.hostname}:${s.ports!.http}/status?miners=0`,
+      })), config.serverStatsIntervalMs);
+    }
     this.backoff = { server: new RelaunchBackoff(config.relaunchBackoff), miner: new RelaunchBackoff(config.relaunchBackoff) };
   }
 
@@ -213,6 +227,7 @@ export class Framework implements Launcher {
 
     this.timer = setInterval(() => this.enqueue('tick', () => this.onTick()), this.config.tickMs);
     this.timer.unref();
+    this.serverStats?.start();
     this.client.start();
   }
 
@@ -221,6 +236,7 @@ export class Framework implements Launcher {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.serverStats?.stop();
     await this.idle();
     if (this.config.teardownOnExit && this.subscribed) {
       try {
@@ -257,13 +273,18 @@ export class Framework implements Launcher {
       list.push(t.worker ?? t.taskId);
       primaryFor.set(t.servers[0], list);
     }
-    const servers = this.store.servers().sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((s): ServerView => ({
-      ...(s.index !== undefined ? { index: s.index } : {}),
-      taskId: s.taskId, host: s.hostname,
-      ...(s.ports ? { stratumPort: s.ports.stratum, httpPort: s.ports.http } : {}),
-      state: s.state, ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
-      primaryFor: (s.ports && primaryFor.get(endpointKey(this.endpointOf(s)))) || [],
-    }));
+    const servers = this.store.servers().sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((s): ServerView => {
+      const key = s.ports ? endpointKey(this.endpointOf(s)) : '';
+      const stats = this.serverStats?.get(key);
+      return {
+        ...(s.index !== undefined ? { index: s.index } : {}),
+        taskId: s.taskId, host: s.hostname,
+        ...(s.ports ? { stratumPort: s.ports.stratum, httpPort: s.ports.http } : {}),
+        state: s.state, ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+        primaryFor: primaryFor.get(key) ?? [],
+        ...(stats ? { stats } : {}),
+      };
+    });
     return {
       ...(this.frameworkId ? { frameworkId: this.frameworkId } : {}),
       subscribed: this.subscribed,
@@ -271,6 +292,7 @@ export class Framework implements Launcher {
       desired: { servers: this.config.servers, miners: this.config.miners },
       running: this.runningCounts(),
       servers,
+      ...(this.serverStats ? { farm: this.serverStats.farm() } : {}),
       rolling: {
         outdated: pickOutdated(this.store.minerGroups(), this.runningServerKeys(), Number.POSITIVE_INFINITY).length,
         inFlight: this.minersNotHashing(),
