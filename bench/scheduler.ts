@@ -155,7 +155,7 @@ async function runBench(opts: { agents: number; miners: number; servers: number;
     server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 }, maxMinersPerAgent: perAgent,
     upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'bench' }, secrets: {},
     container: { mode: 'docker', image: 'mesos-miner:bench', network: 'HOST', forcePull: false, commandPath: '/x' },
-    reviveIntervalMs: 1000, teardownOnExit: false, serverStatsIntervalMs: 0,
+    teardownOnExit: false, serverStatsIntervalMs: 0,
   };
   const clock = new OfferClock();
   const client = new TimedClient({ master: url, framework: frameworkInfo(config) }, clock);

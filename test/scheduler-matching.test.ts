@@ -174,6 +174,16 @@ describe('planOffers', () => {
     expect(over.launches[0]!.tasks).toHaveLength(2);
   });
 
+  it('uses at most maxOffers offers and says so when that left something unplaced', () => {
+    const offers = [1, 2, 3, 4].map((n) => offer(`o${n}`, `a${n}`, 4, 4096));
+    const capped = planOffers(offers, { ...base, minersWanted: 4, maxMinersPerAgent: 1, maxOffers: 2 });
+    expect(capped.launches.map((l) => l.offer.id.value)).toEqual(['o1', 'o2']);
+    expect(capped).toMatchObject({ unplaced: { miners: 2 }, capped: true });
+    expect(planOffers(offers, { ...base, minersWanted: 2, maxMinersPerAgent: 1, maxOffers: 2 }).capped).toBe(false);
+    // Several tasks on one offer are one ACCEPT.
+    expect(planOffers(offers, { ...base, minersWanted: 4, miner: { cpus: 1, mem: 100 }, maxOffers: 1 }).launches[0]!.tasks).toHaveLength(4);
+  });
+
   it('declines everything when nothing is wanted', () => {
     const offers = [offer('o1', 'a1', 3, 1024), offer('o2', 'a2', 3, 1024)];
     const result = planOffers(offers, base);

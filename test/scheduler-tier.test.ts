@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.js';
 import { SchedulerClient } from '../src/mesos/scheduler-client.js';
-import { Framework, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
+import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } from '../src/scheduler/framework.js';
 import { ServerStatsPoller } from '../src/scheduler/server-stats.js';
 import { StateFile } from '../src/scheduler/state-file.js';
 import { failoverLists, listKey, pickOutdated, relaunchLimit } from '../src/scheduler/tier.js';
@@ -151,6 +151,23 @@ describe('a tier of servers on the fake master', () => {
     const first = master.callsOfType('ACCEPT')[0]!.call.accept!.operations![0]!.launch!.task_infos!;
     expect(first.map((t) => t.task_id.value.split('.')[1])).toEqual(['server', 'server']);
   });
+
+  it('a farm offered at once: at most maxAcceptsInFlight offers used per round, the rest declined in groups for 1, 2... s and used when they come back', async () => {
+    master = await FakeMaster.start({ agents: 12 });
+    const framework = await startFramework({
+      servers: 2, miners: 10, maxMinersPerAgent: 1, maxAcceptsInFlight: 3, reviveIntervalMs: FRAMEWORK_DEFAULTS.reviveIntervalMs,
+    });
+    await steady(framework, 2, 10);
+    // Servers first (the other offers declined for long: no miner can go anywhere yet); once they run, a REVIVE
+    // brings the 10 agents back: 3 used, the other 7 deferred in groups of at most 3, back after 1, 2, 3 s.
+    const deferred = master.callsOfType('DECLINE').map((c) => c.call.decline!).filter((d) => d.filters!.refuse_seconds! < 600);
+    expect(deferred.length).toBeGreaterThanOrEqual(3);
+    expect(deferred.every((d) => d.offer_ids!.length <= 3)).toBe(true);
+    expect(new Set(deferred.map((d) => d.filters!.refuse_seconds))).toEqual(new Set([1, 2, 3]));
+    // They came back by themselves: the one REVIVE is the one for the miners once the servers ran.
+    expect(master.callsOfType('REVIVE')).toHaveLength(1);
+    expect(master.callsOfType('ACCEPT').reduce((n, c) => n + c.call.accept!.operations![0]!.launch!.task_infos!.length, 0)).toBe(12);
+  }, 20_000);
 
   it('a server lost and replaced at the same address: no miner is ever relaunched, the tier is whole again', async () => {
     master = await FakeMaster.start({ agents: [{ cpus: 2, mem: 4096, ports: [[24000, 24499]] }] });

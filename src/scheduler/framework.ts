@@ -43,6 +43,12 @@ export interface FrameworkConfig {
   tierWaitMs: number;
   /** How often each running server's /status is read for the farm's figures in our /status (0: never). */
   serverStatsIntervalMs: number;
+  /**
+   * At most this many ACCEPT calls in flight. Offers beyond them (a farm's worth of agents offered at once) are
+   * declined in groups of this size for 1, 2, 3... s, so each group comes back about when there is room for its
+   * ACCEPTs: no offer waits seconds in a queue of calls, and the master does not re-offer them all every second.
+   */
+  maxAcceptsInFlight: number;
   server: TaskShape;
   miner: TaskShape;
   maxMinersPerAgent: number;
@@ -77,6 +83,7 @@ export const FRAMEWORK_DEFAULTS = {
   maxRelaunchFraction: 0.1,
   tierWaitMs: 30_000,
   serverStatsIntervalMs: 10_000,
+  maxAcceptsInFlight: 1000,
   maxMinersPerAgent: 8,
   workerPrefix: 'miner',
   declineRefuseSeconds: 600,
@@ -90,6 +97,7 @@ export const FRAMEWORK_DEFAULTS = {
 } as const;
 
 export const CAPABILITIES = ['PARTITION_AWARE', 'MULTI_ROLE', 'TASK_KILLING_STATE'] as const;
+
 
 export function frameworkInfo(config: FrameworkConfig, id?: string): FrameworkInfo {
   return {
@@ -164,6 +172,7 @@ export class Framework implements Launcher {
   private readonly rescinded = new Set<string>();
   /** ACCEPT and DECLINE calls in flight: each sets a filter, which must land before a REVIVE clears them. */
   private readonly filterCalls = new Set<Promise<void>>();
+  private acceptsInFlight = 0;
   private readonly listeners: Array<[string, (...args: never[]) => void]> = [];
   /** Every agent seen in an offer: a server shares an agent only once each of them has one. */
   private readonly knownAgents = new Set<string>();
@@ -253,16 +262,9 @@ export class Framework implements Launcher {
     await this.client.stop();
   }
 
-  /** Running tasks by role, without copying the task list (cheap enough to poll). */
+  /** Running tasks by role (not those being killed), from the store's counts: cheap enough to poll. */
   runningCounts(): { servers: number; miners: number } {
-    let servers = 0;
-    let miners = 0;
-    for (const t of this.store.values()) {
-      if (t.state !== 'TASK_RUNNING') continue;
-      if (t.role === 'server') servers++;
-      else miners++;
-    }
-    return { servers, miners };
+    return { servers: this.store.runningCount('server'), miners: this.store.runningCount('miner') };
   }
 
   status(): FrameworkStatus {
@@ -447,7 +449,7 @@ export class Framework implements Launcher {
     }
     for (const o of offers) this.knownAgents.add(o.agent_id.value);
     const request = this.demand(now);
-    const result = planOffers(offers, request);
+    const result = planOffers(offers, { ...request, maxOffers: Math.max(0, this.config.maxAcceptsInFlight - this.acceptsInFlight) });
     let launches: Array<{ offer: Offer; tasks: TaskInfo[] }> = [];
     const planned = result.launches.flatMap((l) => l.tasks);
     const minerCount = planned.filter((t) => t.role === 'miner').length;
@@ -506,12 +508,17 @@ export class Framework implements Launcher {
     for (const { offer, tasks } of launches) {
       this.forgetOffer(offer.id.value);
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
-      this.inBackground(this.filterCall(now, filters.refuse_seconds, this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
+      this.acceptsInFlight += 1;
+      const accept = this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
         this.enqueue('launch failed', () => this.onLaunchFailed(offer, tasks.map((t) => t.task_id.value), err));
-      })));
+      }).finally(() => { this.acceptsInFlight -= 1; });
+      this.inBackground(this.filterCall(now, filters.refuse_seconds, accept));
     }
     // Unused offers rescinded in the meantime are gone already: nothing to decline.
-    this.declineAll(this.dropRescinded(result.unused));
+    const unused = this.dropRescinded(result.unused);
+    const group = this.config.maxAcceptsInFlight;
+    if (result.capped) for (let g = 0; g * group < unused.length; g++) this.declineAll(unused.slice(g * group, (g + 1) * group), g + 1, true);
+    else this.declineAll(unused);
     this.adjustOfferInterest(now);
   }
 
@@ -574,12 +581,15 @@ export class Framework implements Launcher {
     this.rescinded.delete(offerId);
   }
 
-  /** One DECLINE call for all offers we do not use, with the long filter (sent beside the queue). */
-  private declineAll(offers: Offer[]): void {
+  /**
+   * One DECLINE call for all offers we do not use, with the long filter by default (sent beside the queue). Offers
+   * `deferred` for room among the ACCEPTs come back when their short filter ends: nothing to REVIVE for.
+   */
+  private declineAll(offers: Offer[], seconds = this.config.declineRefuseSeconds, deferred = false): void {
     if (offers.length === 0) return;
     for (const o of offers) this.forgetOffer(o.id.value);
-    const seconds = this.config.declineRefuseSeconds;
-    this.inBackground(this.filterCall(this.now(), seconds, this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: seconds }))));
+    const call = this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: seconds }));
+    this.inBackground(this.filterCall(this.now(), deferred ? 0 : seconds, call));
   }
 
   /** Notes the filter an ACCEPT or DECLINE sets (Mesos' default refuse_seconds is 5) and tracks the call until it is answered. */

@@ -25,6 +25,8 @@ export interface PlacementRequest {
   maxMinersPerAgent: number;
   /** Miners already running or launching, per agent id. */
   minersOnAgent: ReadonlyMap<string, number>;
+  /** Use at most this many offers (one ACCEPT call each); the rest stay unused. Default: no limit. */
+  maxOffers?: number;
 }
 
 export const SERVER_PORT_COUNT = 2;
@@ -52,6 +54,8 @@ export interface PlacementResult {
   unused: Offer[];
   /** What could not be placed in these offers. */
   unplaced: { servers: number; miners: number };
+  /** maxOffers stopped the placement while something was still wanted: unused offers may fit. */
+  capped: boolean;
 }
 
 function placeServer(budget: OfferBudget, shape: TaskShape): PlannedServer {
@@ -75,6 +79,13 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
   validateShape('miner', req.miner);
   const budgets = offers.map((offer) => new OfferBudget(offer));
   const planned = new Map<Offer, PlannedTask[]>();
+  const maxOffers = req.maxOffers ?? Number.POSITIVE_INFINITY;
+  let capped = false;
+  const usable = (b: OfferBudget) => {
+    if (planned.has(b.offer) || planned.size < maxOffers) return true;
+    capped = true;
+    return false;
+  };
   const add = (offer: Offer, task: PlannedTask) => {
     const list = planned.get(offer) ?? [];
     list.push(task);
@@ -86,7 +97,7 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
   const hasServer = (agent: string) => (serversOn.get(agent) ?? 0) > 0;
   const serverNeed = { ...req.server, ports: SERVER_PORT_COUNT };
   for (; servers > 0; servers--) {
-    const fitting = budgets.filter((b) => b.fits(serverNeed));
+    const fitting = budgets.filter((b) => b.fits(serverNeed) && usable(b));
     let budget = fitting.find((b) => !hasServer(b.offer.agent_id.value));
     const everyAgentHasOne = () => [...req.knownAgents].every(hasServer) && budgets.every((b) => hasServer(b.offer.agent_id.value));
     if (!budget && (req.spreadWaitOver || everyAgentHasOne())) {
@@ -103,7 +114,7 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
   for (const budget of budgets) {
     if (miners === 0) break;
     const agent = budget.offer.agent_id.value;
-    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner)) {
+    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner) && usable(budget)) {
       add(budget.offer, placeMiner(budget, req.miner));
       perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
       miners -= 1;
@@ -117,5 +128,5 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
     if (tasks) launches.push({ offer, tasks });
     else unused.push(offer);
   }
-  return { launches, unused, unplaced: { servers, miners } };
+  return { launches, unused, unplaced: { servers, miners }, capped: capped && (servers > 0 || miners > 0) };
 }

@@ -70,12 +70,14 @@ interface TaskIndex {
   minersByList: Map<string, Set<TaskRecord>>;
   /** Active miners not yet RUNNING. */
   minersStarting: number;
+  /** RUNNING tasks (not kill-requested) per role. */
+  running: Record<TaskRole, number>;
 }
 
 function emptyIndex(): TaskIndex {
   return {
     active: { server: 0, miner: 0 }, minersOnAgent: new Map(), serversOnAgent: new Map(), primaries: new Map(), servers: new Set(),
-    minersByList: new Map(), minersStarting: 0,
+    minersByList: new Map(), minersStarting: 0, running: { server: 0, miner: 0 },
   };
 }
 
@@ -112,6 +114,7 @@ export class TaskStore {
     }
     if (!ACTIVE_STATES.has(r.state) || r.killRequested) return;
     ix.active[r.role] += sign;
+    if (r.state === 'TASK_RUNNING') ix.running[r.role] += sign;
     if (r.role === 'miner') {
       bump(ix.minersOnAgent, r.agentId, sign);
       bump(ix.primaries, r.servers?.[0] ?? '', sign);
@@ -193,6 +196,11 @@ export class TaskStore {
     return this.index.minersStarting;
   }
 
+  /** RUNNING tasks of a role, not counting those we asked to die. */
+  runningCount(role: TaskRole): number {
+    return this.index.running[role];
+  }
+
   /** Tasks whose end we have not seen: what explicit reconciliation asks about. */
   nonTerminal(): TaskRecord[] {
     return this.all();
@@ -232,7 +240,8 @@ export class TaskStore {
     return { kind: 'changed', record, previous };
   }
 
+  /** For JSON.stringify at once (no copy: the records are serialised before anything can change them). */
   toJSON(): TaskRecord[] {
-    return this.all().map((t) => ({ ...t }));
+    return this.all();
   }
 }

@@ -48,9 +48,12 @@ export function relaunchLimit(miners: number, fraction: number): number {
 export function pickOutdated<T extends { state: string }>(groups: Iterable<[string, Iterable<T>]>, running: ReadonlySet<string>, budget: number): T[] {
   if (budget <= 0 || running.size === 0) return [];
   const outdated: Array<{ primaryGone: boolean; miners: Iterable<T> }> = [];
+  // Runs on every status update: string searches, no allocation per group.
   for (const [key, miners] of groups) {
-    const list = new Set(key.split(','));
-    if ([...running].some((k) => !list.has(k))) outdated.push({ primaryGone: !running.has(key.split(',')[0]!), miners });
+    const list = `,${key},`;
+    let lacks = false;
+    for (const k of running) if (!list.includes(`,${k},`)) lacks = true;
+    if (lacks) outdated.push({ primaryGone: !running.has(key.slice(0, (key + ',').indexOf(','))), miners });
   }
   outdated.sort((a, b) => Number(b.primaryGone) - Number(a.primaryGone));
   const picked: T[] = [];
