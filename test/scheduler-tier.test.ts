@@ -183,6 +183,24 @@ describe('a tier of servers on the fake master', () => {
     expect(master.callsOfType('KILL')).toHaveLength(0);
   });
 
+  it('a server its health check kills (TASK_KILLING) is replaced once it is gone: the same ports, no miner relaunched', async () => {
+    // Room for a third server: a replacement launched while the old one still holds its ports would get others.
+    master = await FakeMaster.start({ agents: [{ cpus: 4, mem: 4096, ports: [[24000, 24499]] }] });
+    const framework = await startFramework({ miners: 2, server: { cpus: 0.5, mem: 160 }, miner: { cpus: 0.5, mem: 144 } });
+    await steady(framework, 2, 2);
+    const sick = live('server').find((s) => s.ports[0] === 24000)!;
+    master.failTask(sick.taskId, 'TASK_KILLING', 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED');
+    await waitUntil(() => framework.status().servers.find((s) => s.taskId === sick.taskId)?.state === 'TASK_KILLING', 'the server being killed');
+    // Ticks come every 20 ms: a replacement launched now would take other ports, a new address.
+    await new Promise((r) => setTimeout(r, 200));
+    await framework.idle();
+    expect(master.callsOfType('ACCEPT')).toHaveLength(2);
+    master.failTask(sick.taskId, 'TASK_KILLED', 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED');
+    await waitUntil(() => live('server').some((s) => s.taskId !== sick.taskId && s.ports[0] === 24000), 'the replacement at 24000');
+    await steady(framework, 2, 2);
+    expect(master.callsOfType('KILL')).toHaveLength(0);
+  });
+
   it('a server replaced at a new address: no miner is touched before it runs, then a rolling relaunch of at most the bound at a time', async () => {
     // Two server-sized agents and a spare (one CPU each: a server leaves no room for a miner), two miner agents without ports.
     const serverAgent = (n: number): FakeAgentSpec => ({ id: `s${n}`, hostname: `s${n}.example`, cpus: 1, mem: 1024, ports: [[31000, 31099]] });

@@ -404,7 +404,10 @@ export class Framework implements Launcher {
   }
 
   private demand(now: number): PlacementRequest & { blocked: boolean } {
-    const serversMissing = Math.max(0, this.config.servers - this.store.activeCount('server'));
+    // A server Mesos is killing (its health check failed) still holds its ports: replaced once it is gone, the
+    // replacement can take the same ports on that agent, the same address, and no miner needs a relaunch.
+    const dying = this.store.servers().filter((s) => s.state === 'TASK_KILLING' && !s.killRequested).length;
+    const serversMissing = Math.max(0, this.config.servers - this.store.activeCount('server') - dying);
     if (serversMissing === 0) this.serverMissingSince = undefined;
     else this.serverMissingSince ??= now;
     const serversWanted = this.backoff.server.waitMs(now) === 0 ? serversMissing : 0;
