@@ -68,6 +68,9 @@ describe('mesos-miner schedule: bad flags', () => {
     [['--bitcoind', 'http://127.0.0.1:8332'], /--bitcoind needs --payout ADDRESS/],
     [[], /an upstream is required/],
     [[...upstream, '--frobnicate'], /unknown option '--frobnicate'/],
+    [[...upstream, '--servers', '0'], /--servers must be >= 1, got 0/],
+    [[...upstream, '--servers', '65'], /--servers must be <= 64, got 65/],
+    [[...upstream, '--max-relaunch-fraction', '2'], /--max-relaunch-fraction must be <= 1, got 2/],
   ])('%j: clear error, non-zero exit, nothing started', async (args, message) => {
     const callsBefore = master.calls.length;
     const stateFile = join(dir, 'state.json');
@@ -125,22 +128,30 @@ describe('mesos-miner schedule against the fake master', () => {
   const running = (role: string) => ours().filter((t) => t.state === 'TASK_RUNNING' && t.taskId.startsWith(`clitest.${role}.`));
   const envOf = (info: TaskInfo) => Object.fromEntries((info.command?.environment?.variables ?? []).map((v) => [v.name, v.value]));
 
-  it('launches the server and miners (secrets in env, never argv), serves /status, SIGTERM exits cleanly without TEARDOWN', async () => {
+  it('launches two servers (the default for 2 miners) and the miners (secrets in env, never argv), serves /status, SIGTERM exits cleanly without TEARDOWN', async () => {
     const { run, statusPort, stateFile } = await runScheduler();
-    await waitUntil(() => running('server').length === 1 && running('miner').length === 2, '1 server + 2 miners running', 15_000);
+    await waitUntil(() => running('server').length === 2 && running('miner').length === 2, '2 servers + 2 miners running', 15_000);
 
-    const [server] = running('server');
-    const serverArgs = server!.info.command!.arguments!;
-    expect(serverArgs.slice(0, 1)).toEqual(['serve']);
-    expect(serverArgs).toContain('--pool');
-    expect(envOf(server!.info)).toMatchObject({ MESOS_MINER_POOL_PASS: POOL_PASS, MESOS_MINER_MINER_PASSWORD: MINER_PASS });
+    const servers = running('server');
+    expect(new Set(servers.map((s) => s.agentId)).size).toBe(2);
+    for (const server of servers) {
+      const serverArgs = server.info.command!.arguments!;
+      expect(serverArgs.slice(0, 1)).toEqual(['serve']);
+      expect(serverArgs).toContain('--pool');
+      expect(envOf(server.info)).toMatchObject({ MESOS_MINER_POOL_PASS: POOL_PASS, MESOS_MINER_MINER_PASSWORD: MINER_PASS });
+    }
+    const endpoints = servers.map((s) => `stratum+tcp://${master.agents.find((a) => a.id === s.agentId)!.hostname}:${s.ports[0]}`).sort();
+    const primaries = new Set<string>();
     for (const miner of running('miner')) {
       const args = miner.info.command!.arguments!;
       expect(args[0]).toBe('mine');
-      expect(args[args.indexOf('-o') + 1]).toBe(`stratum+tcp://${master.agents.find((a) => a.id === server!.agentId)!.hostname}:${server!.ports[0]}`);
+      const urls = args.flatMap((v, i) => (v === '-o' ? [args[i + 1]!] : []));
+      expect([...urls].sort()).toEqual(endpoints);
+      primaries.add(urls[0]!);
       expect(args[args.indexOf('-t') + 1]).toBe('2');
       expect(envOf(miner.info)).toEqual({ MESOS_MINER_PASS: MINER_PASS });
     }
+    expect(primaries.size).toBe(2);
     // Secrets appear nowhere in a TaskInfo but its environment (argv, labels and health checks are visible in Mesos state).
     for (const t of ours()) {
       const visible = JSON.stringify({ ...t.info, command: { ...t.info.command, environment: undefined } });
@@ -151,11 +162,11 @@ describe('mesos-miner schedule against the fake master', () => {
     expect(run.stderr()).not.toContain(MINER_PASS);
 
     const status = await (await fetch(`http://127.0.0.1:${statusPort}/status`)).json() as {
-      frameworkId: string; running: { servers: number; miners: number }; server: { stratumPort: number; state: string }; tasks: unknown[];
+      frameworkId: string; running: { servers: number; miners: number }; servers: Array<{ stratumPort: number; state: string }>; tasks: unknown[];
     };
     expect(status.frameworkId).toBe(master.framework!.id);
-    expect(status.server).toMatchObject({ stratumPort: server!.ports[0], state: 'TASK_RUNNING' });
-    expect(status.tasks).toHaveLength(3);
+    expect(status.servers.map((s) => [s.stratumPort, s.state]).sort()).toEqual(servers.map((s) => [s.ports[0], 'TASK_RUNNING']).sort());
+    expect(status.tasks).toHaveLength(4);
     expect(JSON.stringify(status)).not.toContain(POOL_PASS);
     expect((await fetch(`http://127.0.0.1:${statusPort}/status`, { method: 'POST' })).status).toBe(405);
 
@@ -167,7 +178,7 @@ describe('mesos-miner schedule against the fake master', () => {
     expect(running('miner')).toHaveLength(2);
     const saved = JSON.parse(await readFile(stateFile, 'utf8')) as { frameworkId: string; tasks: unknown[] };
     expect(saved.frameworkId).toBe(status.frameworkId);
-    expect(saved.tasks).toHaveLength(3);
+    expect(saved.tasks).toHaveLength(4);
     await expect(fetch(`http://127.0.0.1:${statusPort}/status`)).rejects.toThrow();
   });
 
@@ -203,7 +214,7 @@ describe('mesos-miner schedule against the fake master', () => {
 
   it('with --teardown, SIGTERM tears the framework down: its tasks are killed and the stored id forgotten', async () => {
     const { run, stateFile } = await runScheduler(['--teardown']);
-    await waitUntil(() => running('server').length === 1 && running('miner').length === 2, '1 server + 2 miners running', 15_000);
+    await waitUntil(() => running('server').length === 2 && running('miner').length === 2, '2 servers + 2 miners running', 15_000);
     const id = master.framework!.id;
     run.child.kill('SIGTERM');
     const { code } = await within(run.exit, 10_000, 'exit after SIGTERM');

@@ -49,6 +49,8 @@ describe('mesos-miner local: bad flags', () => {
     [[...upstream, '--listen', 'localhost'], /--listen must be host:port with a port 0-65535, got 'localhost'/],
     [[...upstream, '--listen', '127.0.0.1:0'], /--listen and --server-http need fixed ports/],
     [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4000'], /must use different ports/],
+    [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4001'], /different ports, more than 1 apart: server i uses both \+ i \(--servers 2\)/],
+    [[...upstream, '--servers', '0'], /--servers must be >= 1, got 0/],
     [[...upstream, '--worker-prefix', 'a b'], /--worker-prefix must be 1-32 letters/],
     [[...upstream, '--log-level', 'chatty'], /--log-level must be one of trace, debug, info, warn, error, fatal, silent, got 'chatty'/],
     [['--bitcoind', 'http://127.0.0.1:8332', '--payout', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', '--coinbase-tag', 'x'.repeat(61)], /--coinbase-tag is 61 bytes; at most 60/],
@@ -74,7 +76,7 @@ describe('mesos-miner local end to end', () => {
     pools.push(pool);
     const [stratumPort, serverHttpPort, statusPort] = [await freePort(), await freePort(), await freePort()];
     const run = start([
-      'local', '--miners', '2', '--threads', '1', '--pool', pool.url, '--user', 'acct.proxy',
+      'local', '--miners', '2', '--servers', '1', '--threads', '1', '--pool', pool.url, '--user', 'acct.proxy',
       '--listen', `127.0.0.1:${stratumPort}`, '--server-http', `127.0.0.1:${serverHttpPort}`,
       '--http', `127.0.0.1:${statusPort}`, '--worker-prefix', 'e2e', '--log-format', 'json',
     ], { MESOS_MINER_POOL_PASS: POOL_PASS });
@@ -84,7 +86,7 @@ describe('mesos-miner local end to end', () => {
       return s && s.children.length === 3 && s.children.every((c) => c.state === 'running' && c.pid) ? s : undefined;
     }, 'the supervisor reporting server + 2 miners running', 30_000, 200);
     for (const c of local.children) pids.push(c.pid!);
-    expect(local.children.map((c) => c.name).sort()).toEqual(['e2e-1', 'e2e-2', 'server']);
+    expect(local.children.map((c) => c.name).sort()).toEqual(['e2e-1', 'e2e-2', 'server-0']);
 
     // Both miners have shares accepted by the server, and the pool has accepted shares forwarded by it.
     const server = await waitUntil(async () => {

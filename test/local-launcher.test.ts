@@ -12,9 +12,10 @@ afterEach(async () => {
   for (const l of launchers.splice(0)) await l.stop();
 });
 
-// Server: listens on the --listen port until SIGTERM, then prints and exits 0.
+// Server: listens on the --listen port until SIGTERM, then prints its index and exits 0.
 const SERVER = `const [h,p]=process.argv[process.argv.indexOf('--listen')+1].split(':');`
-  + `const s=require('net').createServer(c=>c.end()).listen(+p,h,()=>console.log('listening'));`
+  + `const i=process.argv[process.argv.indexOf('--server-index')+1];`
+  + `const s=require('net').createServer(c=>c.end()).listen(+p,h,()=>console.log('listening as index '+i));`
   + `process.on('SIGTERM',()=>{console.log('got SIGTERM');s.close();process.exit(0)});`;
 // Miner: prints its argv and password env; 'crash' mode exits 3 after 30 ms, otherwise waits for SIGTERM. The
 // handler is installed before the first line: a SIGTERM sent as soon as that line is seen must find it in place.
@@ -29,15 +30,16 @@ function factory(minerMode: string): CommandFactory {
   });
 }
 
-async function launch(minerMode: string, output: PassThrough, miners = 2) {
+async function launch(minerMode: string, output: PassThrough, miners = 2, servers = 1) {
   const port = await freePort();
   const launcher = new LocalLauncher({
     miners,
+    servers,
     threadsPerMiner: 3,
     upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'acct' },
     secrets: { minerPassword: 'hunter2', poolPass: 'pp' },
     stratum: { host: '127.0.0.1', port },
-    serverHttp: { host: '127.0.0.1', port: port + 1 },
+    serverHttp: { host: '127.0.0.1', port: port + 10 },
     workerPrefix: 'local',
     logLevel: 'warn',
     restart: { baseMs: 50, maxMs: 400, stableMs: 10_000 },
@@ -65,12 +67,29 @@ describe('LocalLauncher', () => {
     const { launcher, port } = await launch('wait', output);
     await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print');
     const all = lines(output);
-    expect(all).toContain('[server] listening');
+    expect(all).toContain('[server-0] listening as index 0');
     const miner1 = JSON.parse(all.find((l) => l.startsWith('[local-1] '))!.slice('[local-1] '.length));
     expect(miner1.argv).toEqual(['mine', '-o', `stratum+tcp://127.0.0.1:${port}`, '-u', 'local-1', '-t', '3', '--log-format', 'json', '--log-level', 'warn']);
     expect(miner1.pass).toBe('hunter2');
     const status = launcher.status();
-    expect(status.children.map((c) => [c.name, c.state])).toEqual([['server', 'running'], ['local-1', 'running'], ['local-2', 'running']]);
+    expect(status.children.map((c) => [c.name, c.state])).toEqual([['server-0', 'running'], ['local-1', 'running'], ['local-2', 'running']]);
+  });
+
+  it('--servers 2: server i on the ports + i with --server-index i; each miner gets both, the primaries alternating', async () => {
+    const output = new PassThrough();
+    const { launcher, port } = await launch('wait', output, 2, 2);
+    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print');
+    const all = lines(output);
+    expect(all).toEqual(expect.arrayContaining(['[server-0] listening as index 0', '[server-1] listening as index 1']));
+    const argv = (worker: string) => JSON.parse(all.find((l) => l.startsWith(`[${worker}] `))!.slice(worker.length + 3)).argv as string[];
+    const urls = (a: string[]) => a.flatMap((v, i) => (v === '-o' ? [a[i + 1]] : []));
+    const [s0, s1] = [`stratum+tcp://127.0.0.1:${port}`, `stratum+tcp://127.0.0.1:${port + 1}`];
+    expect(urls(argv('local-1'))).toEqual([s0, s1]);
+    expect(urls(argv('local-2'))).toEqual([s1, s0]);
+    expect(launcher.status().servers).toEqual([
+      { index: 0, stratum: `127.0.0.1:${port}`, http: `127.0.0.1:${port + 10}` },
+      { index: 1, stratum: `127.0.0.1:${port + 1}`, http: `127.0.0.1:${port + 11}` },
+    ]);
   });
 
   it('restarts a child that exits, with growing backoff', async () => {
@@ -102,6 +121,6 @@ describe('LocalLauncher', () => {
 
   it('the default factory runs this Node binary on dist/cli.js and fails clearly when it is not built', () => {
     const spec = cliCommandFactory('/nonexistent/dist/cli.js');
-    expect(() => spec({ role: 'server', name: 'server', args: ['serve'], env: {} })).toThrow(/\/nonexistent\/dist\/cli.js does not exist \(run npm run build\)/);
+    expect(() => spec({ role: 'server', name: 'server-0', args: ['serve'], env: {} })).toThrow(/\/nonexistent\/dist\/cli.js does not exist \(run npm run build\)/);
   });
 });

@@ -99,7 +99,10 @@ describe('framework on the fake master', () => {
     const status = await startStatusServer({ host: '127.0.0.1', port: 0 }, () => framework.status());
     try {
       const body = await (await fetch(`http://127.0.0.1:${status.port}/status`)).json() as ReturnType<Framework['status']>;
-      expect(body.server).toMatchObject({ host: agent.hostname, stratumPort: server!.ports[0], httpPort: server!.ports[1], state: 'TASK_RUNNING' });
+      expect(body.servers).toEqual([expect.objectContaining({
+        index: 0, host: agent.hostname, stratumPort: server!.ports[0], httpPort: server!.ports[1], state: 'TASK_RUNNING',
+      })]);
+      expect(body.servers[0]!.primaryFor.sort()).toEqual(['miner-1', 'miner-2', 'miner-3', 'miner-4']);
       expect(body.tasks).toHaveLength(5);
       expect((await fetch(`http://127.0.0.1:${status.port}/nope`)).status).toBe(404);
     } finally {
@@ -147,7 +150,9 @@ describe('framework on the fake master', () => {
     }, 'a new server and 3 miners pointing at it', 8000);
     const newEndpoint = serverEndpointOf(running('server').find((t) => t.agentId !== oldServer.agentId)!);
     expect(newEndpoint).not.toBe(oldEndpoint);
-    expect(framework.status().server!.host).toBe(newEndpoint.split(':')[0]);
+    // The lost one stays listed (unreachable) until Mesos says it is gone.
+    const shown = framework.status().servers.map((s) => [s.host, s.state]);
+    expect(shown).toEqual(expect.arrayContaining([[newEndpoint.split(':')[0], 'TASK_RUNNING'], [oldEndpoint.split(':')[0], expect.stringMatching(/LOST|UNREACHABLE/)]]));
   });
 
   it('restarts with the persisted framework id, reconciles its tasks and launches nothing new', async () => {

@@ -16,7 +16,10 @@ function offer(id: string, agent: string, cpus: number, mem: number, ports: [num
 }
 
 const base: PlacementRequest = {
-  needServer: false,
+  serversWanted: 0,
+  serversOnAgent: new Map(),
+  knownAgents: new Set(),
+  spreadWaitOver: false,
   minersWanted: 0,
   server: { cpus: 1, mem: 256 },
   miner: { cpus: 2, mem: 192 },
@@ -80,7 +83,7 @@ describe('OfferBudget', () => {
 describe('planOffers', () => {
   it('places the server first, with two ports inside the offer\'s ranges declared in its resources', () => {
     const offers = [offer('o1', 'a1', 0.5, 4096), offer('o2', 'a2', 4, 4096, [[40000, 40001]])];
-    const result = planOffers(offers, { ...base, needServer: true });
+    const result = planOffers(offers, { ...base, serversWanted: 1 });
     expect(result.launches).toHaveLength(1);
     expect(result.launches[0]!.offer.id.value).toBe('o2');
     const server = result.launches[0]!.tasks[0] as PlannedServer;
@@ -94,14 +97,14 @@ describe('planOffers', () => {
     expect(sum(server.resources, 'cpus')).toBe(1);
     expect(sum(server.resources, 'mem')).toBe(256);
     expect(result.unused.map((o) => o.id.value)).toEqual(['o1']);
-    expect(result.unplaced.server).toBe(false);
+    expect(result.unplaced.servers).toBe(0);
   });
 
   it('never places the server on an offer without ports', () => {
-    const result = planOffers([offer('o1', 'a1', 8, 8192, [])], { ...base, needServer: true });
+    const result = planOffers([offer('o1', 'a1', 8, 8192, [])], { ...base, serversWanted: 1 });
     expect(result.launches).toHaveLength(0);
     expect(result.unused).toHaveLength(1);
-    expect(result.unplaced.server).toBe(true);
+    expect(result.unplaced.servers).toBe(1);
   });
 
   it('sizes miners by CPUs and packs several into one offer up to the per-agent limit', () => {
@@ -138,12 +141,47 @@ describe('planOffers', () => {
   });
 
   it('places server and miners in the same round when both are wanted', () => {
-    const result = planOffers([offer('o1', 'a1', 3, 1024)], { ...base, needServer: true, minersWanted: 2, miner: { cpus: 1, mem: 256 } });
+    const result = planOffers([offer('o1', 'a1', 3, 1024)], { ...base, serversWanted: 1, minersWanted: 2, miner: { cpus: 1, mem: 256 } });
     const roles = result.launches[0]!.tasks.map((t) => t.role);
     expect(roles).toEqual(['server', 'miner', 'miner']);
     const total = result.launches[0]!.tasks.flatMap((t) => t.resources);
     expect(sum(total, 'cpus')).toBe(3);
     expect(sum(total, 'mem')).toBe(768);
+  });
+
+  it('spreads servers one per agent, the agents that already have one last', () => {
+    const offers = [offer('o1', 'a1', 4, 4096), offer('o2', 'a2', 4, 4096), offer('o3', 'a3', 4, 4096)];
+    const known = new Set(['a1', 'a2', 'a3']);
+    const two = planOffers(offers, { ...base, serversWanted: 2, knownAgents: known, serversOnAgent: new Map([['a1', 1]]) });
+    expect(two.launches.map((l) => [l.offer.agent_id.value, l.tasks.length])).toEqual([['a2', 1], ['a3', 1]]);
+    expect(two.unplaced.servers).toBe(0);
+  });
+
+  it('a server shares an agent only when every known agent has one (a one-agent cluster), or once the spread wait is over', () => {
+    const a1 = offer('o1', 'a1', 4, 4096);
+    // One agent: both servers go there, each with its own ports.
+    const alone = planOffers([a1], { ...base, serversWanted: 2, knownAgents: new Set(['a1']) });
+    const ports = (alone.launches[0]!.tasks as PlannedServer[]).map((t) => t.ports);
+    expect(ports).toEqual([{ stratum: 31000, http: 31001 }, { stratum: 31002, http: 31003 }]);
+    // Another agent is known (its offer did not come, or it is full): the second server waits for it...
+    const waiting = planOffers([a1], { ...base, serversWanted: 2, knownAgents: new Set(['a1', 'a2']) });
+    expect(waiting.launches[0]!.tasks).toHaveLength(1);
+    expect(waiting.unplaced.servers).toBe(1);
+    const full = planOffers([a1, offer('o2', 'a2', 0.5, 64)], { ...base, serversWanted: 1, serversOnAgent: new Map([['a1', 1]]), knownAgents: new Set(['a1']) });
+    expect(full.unplaced.servers).toBe(1);
+    // ...until the framework says it has waited long enough.
+    const over = planOffers([a1], { ...base, serversWanted: 2, knownAgents: new Set(['a1', 'a2']), spreadWaitOver: true });
+    expect(over.launches[0]!.tasks).toHaveLength(2);
+  });
+
+  it('uses at most maxOffers offers and says so when that left something unplaced', () => {
+    const offers = [1, 2, 3, 4].map((n) => offer(`o${n}`, `a${n}`, 4, 4096));
+    const capped = planOffers(offers, { ...base, minersWanted: 4, maxMinersPerAgent: 1, maxOffers: 2 });
+    expect(capped.launches.map((l) => l.offer.id.value)).toEqual(['o1', 'o2']);
+    expect(capped).toMatchObject({ unplaced: { miners: 2 }, capped: true });
+    expect(planOffers(offers, { ...base, minersWanted: 2, maxMinersPerAgent: 1, maxOffers: 2 }).capped).toBe(false);
+    // Several tasks on one offer are one ACCEPT.
+    expect(planOffers(offers, { ...base, minersWanted: 4, miner: { cpus: 1, mem: 100 }, maxOffers: 1 }).launches[0]!.tasks).toHaveLength(4);
   });
 
   it('declines everything when nothing is wanted', () => {

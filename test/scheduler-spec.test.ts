@@ -26,7 +26,8 @@ const offer: Offer = {
 
 function plan() {
   const result = planOffers([offer], {
-    needServer: true, minersWanted: 1, server: { cpus: 1, mem: 256 }, miner: { cpus: 2.5, mem: 256 }, maxMinersPerAgent: 4, minersOnAgent: new Map(),
+    serversWanted: 1, serversOnAgent: new Map(), knownAgents: new Set(), spreadWaitOver: false,
+    minersWanted: 1, server: { cpus: 1, mem: 256 }, miner: { cpus: 2.5, mem: 256 }, maxMinersPerAgent: 4, minersOnAgent: new Map(),
   });
   const [server, miner] = result.launches[0]!.tasks as [PlannedServer, PlannedMiner];
   return { server, miner };
@@ -41,29 +42,30 @@ function argvOf(task: TaskInfo): string {
 }
 
 describe('task specs', () => {
-  it('server on Docker HOST: listens on the offered ports, HTTP health check on /status, secrets only in env', () => {
+  it('server on Docker HOST: listens on the offered ports, its index in the tier, HTTP health check on /health, secrets only in env', () => {
     const { server } = plan();
-    const task = buildServerTask({ frameworkName: 'mm', taskId: 'mm.server.1', agentId: 'agent-1', planned: server, upstream, secrets, container: docker('HOST') });
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 'mm.server.1', agentId: 'agent-1', planned: server, index: 1, upstream, secrets, container: docker('HOST') });
     expect(task.command!.shell).toBe(false);
     expect(task.command!.value).toBeUndefined();
     expect(task.command!.arguments).toEqual([
-      'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`,
+      'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`, '--server-index', '1',
       '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json', '--log-level', 'info',
     ]);
     expect(task.command!.environment!.variables).toEqual(expect.arrayContaining([
       { name: 'MESOS_MINER_POOL_PASS', value: 'pool-secret' }, { name: 'MESOS_MINER_MINER_PASSWORD', value: 'miner-secret' },
     ]));
     expect(argvOf(task)).not.toMatch(/secret/);
-    expect(task.health_check).toMatchObject({ type: 'HTTP', http: { port: server.ports.http, path: '/status' } });
+    expect(task.health_check).toMatchObject({ type: 'HTTP', http: { port: server.ports.http, path: '/health' } });
+    expect(task.name).toBe('mm-server-1');
     expect(task.container).toEqual({ type: 'DOCKER', docker: { image: 'registry/mesos-miner:1', network: 'HOST', force_pull_image: true } });
-    expect(task.labels!.labels).toEqual(expect.arrayContaining([{ key: 'mesos-miner.role', value: 'server' }]));
+    expect(task.labels!.labels).toEqual(expect.arrayContaining([{ key: 'mesos-miner.role', value: 'server' }, { key: 'mesos-miner.server-index', value: '1' }]));
     expect(task.resources).toBe(server.resources);
     expect(task.kill_policy!.grace_period!.nanoseconds).toBe(30e9);
   });
 
   it('server on Docker BRIDGE: fixed container ports, host ports from the offer mapped onto them', () => {
     const { server } = plan();
-    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'agent-1', planned: server, upstream, secrets, container: docker('BRIDGE') });
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'agent-1', planned: server, index: 0, upstream, secrets, container: docker('BRIDGE') });
     expect(task.command!.arguments!.slice(0, 5)).toEqual(['serve', '--listen', '0.0.0.0:3333', '--http', '0.0.0.0:8080']);
     expect(task.container!.docker!.port_mappings).toEqual([
       { host_port: server.ports.stratum, container_port: 3333, protocol: 'tcp' },
@@ -75,7 +77,7 @@ describe('task specs', () => {
   it('solo server: bitcoind credentials never reach argv; coinbase tag and log level do', () => {
     const { server } = plan();
     const task = buildServerTask({
-      frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, secrets: { bitcoindUrl: 'http://rpc:pw@10.0.0.5:8332/' },
+      frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, index: 0, secrets: { bitcoindUrl: 'http://rpc:pw@10.0.0.5:8332/' },
       upstream: { pools: [], bitcoind: 'http://rpc:pw@10.0.0.5:8332/', payout: 'bc1qexample', coinbaseTag: '/rig 7/' }, container: docker('HOST'),
       logLevel: 'debug',
     });
@@ -87,24 +89,27 @@ describe('task specs', () => {
     expect(task.command!.environment!.variables).toContainEqual({ name: 'MESOS_MINER_BITCOIND_URL', value: 'http://rpc:pw@10.0.0.5:8332/' });
   });
 
-  it('miner: threads = floor(cpus), points at the server, password in env, TCP reachability check', () => {
+  it('miner: threads = floor(cpus), every server in failover order, password in env, TCP reachability check of any server', () => {
     const { miner } = plan();
     const task = buildMinerTask({
-      frameworkName: 'mm', taskId: 'mm.miner.1', agentId: 'agent-1', planned: miner, server: { host: 'node9.example', port: 31500 },
-      worker: 'miner-1', secrets, container: docker('HOST'),
+      frameworkName: 'mm', taskId: 'mm.miner.1', agentId: 'agent-1', planned: miner,
+      servers: [{ host: 'node9.example', port: 31500 }, { host: 'node2.example', port: 31002 }], worker: 'miner-1', secrets, container: docker('HOST'),
     });
-    expect(task.command!.arguments).toEqual(['mine', '-o', 'stratum+tcp://node9.example:31500', '-u', 'miner-1', '-t', '2', '--log-format', 'json', '--log-level', 'info']);
+    expect(task.command!.arguments).toEqual([
+      'mine', '-o', 'stratum+tcp://node9.example:31500', '-o', 'stratum+tcp://node2.example:31002', '-u', 'miner-1', '-t', '2',
+      '--log-format', 'json', '--log-level', 'info',
+    ]);
     expect(task.command!.environment!.variables).toEqual([{ name: 'MESOS_MINER_PASS', value: 'miner-secret' }]);
     expect(argvOf(task)).not.toMatch(/secret/);
     expect(task.health_check!.type).toBe('COMMAND');
-    expect(task.health_check!.command!.arguments!.join(' ')).toContain('connect(31500,"node9.example")');
+    expect(task.health_check!.command!.arguments!.join(' ')).toContain('[[31500,"node9.example"],[31002,"node2.example"]]');
     expect(task.labels!.labels).toContainEqual({ key: 'mesos-miner.server', value: 'node9.example:31500' });
     expect(task.resources!.some((r) => r.name === 'ports')).toBe(false);
   });
 
   it('Mesos containerizer uses an Image of type DOCKER and runs node on the CLI with argv[0]; command mode runs the installed CLI with argv[0]', () => {
     const { miner } = plan();
-    const base = { frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets: {} };
+    const base = { frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, servers: [{ host: 'h', port: 1 }], worker: 'miner-1', secrets: {} };
     const mesos = buildMinerTask({ ...base, container: { ...docker('HOST'), mode: 'mesos' } });
     expect(mesos.container).toEqual({ type: 'MESOS', mesos: { image: { type: 'DOCKER', docker: { name: 'registry/mesos-miner:1' }, cached: false } } });
     // shell=false with a value: Mesos execs value with arguments as the whole argv, so argv[0] comes first.
@@ -132,12 +137,12 @@ describe('task specs for --container fetch', () => {
 
   it('the fetcher brings the bundle (extracted, cached); node runs its CLI from the sandbox; the task checks the bundle; secrets only in env', () => {
     const { server, miner } = plan();
-    const serverTask = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, upstream, secrets, container: fetch() });
+    const serverTask = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, index: 0, upstream, secrets, container: fetch() });
     expect(serverTask.container).toBeUndefined(); // the Mesos containerizer's command executor, no image
     expect(serverTask.command).toEqual({
       shell: false,
       value: 'node',
-      arguments: ['node', 'mesos-miner/dist/cli.js', 'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`,
+      arguments: ['node', 'mesos-miner/dist/cli.js', 'serve', '--listen', `0.0.0.0:${server.ports.stratum}`, '--http', `0.0.0.0:${server.ports.http}`, '--server-index', '0',
         '--pool', 'stratum+tcp://pool.example:3333', '--user', 'acct.rig', '--log-format', 'json', '--log-level', 'info'],
       uris: [{ value: bundleUri, extract: true, cache: true }],
       environment: { variables: [
@@ -147,7 +152,7 @@ describe('task specs for --container fetch', () => {
     });
     expect(argvOf(serverTask)).not.toMatch(/secret/);
     expect(JSON.stringify(serverTask.command!.uris)).not.toMatch(/secret/);
-    const minerTask = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets, container: fetch() });
+    const minerTask = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, servers: [{ host: 'h', port: 1 }], worker: 'miner-1', secrets, container: fetch() });
     expect(minerTask.command!.arguments!.slice(0, 3)).toEqual(['node', 'mesos-miner/dist/cli.js', 'mine']);
     expect(minerTask.command!.environment!.variables).toEqual([
       { name: 'MESOS_MINER_PASS', value: 'miner-secret' }, { name: 'MESOS_MINER_EXPECT_BUNDLE', value: '0.1.0+0123456789abcdef' },
@@ -158,7 +163,7 @@ describe('task specs for --container fetch', () => {
   it('--node-uri: node comes from its tarball in the sandbox, for the task and for the miner\'s health check', () => {
     const { miner } = plan();
     const nodeUri = 'https://nodejs.org/dist/v20.11.1/node-v20.11.1-linux-x64.tar.xz';
-    const task = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, server: { host: 'h', port: 1 }, worker: 'miner-1', secrets: {}, container: fetch(nodeUri) });
+    const task = buildMinerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: miner, servers: [{ host: 'h', port: 1 }], worker: 'miner-1', secrets: {}, container: fetch(nodeUri) });
     expect(task.command!.value).toBe('node-v20.11.1-linux-x64/bin/node');
     expect(task.command!.arguments![0]).toBe('node');
     expect(task.command!.uris).toEqual([{ value: bundleUri, extract: true, cache: true }, { value: nodeUri, extract: true, cache: true }]);
@@ -242,6 +247,14 @@ describe('StateFile', () => {
     await writeFile(path, '{"version":1,"tasks":[{"taskId":3}]}');
     await expect(new StateFile(path).load()).rejects.toThrow(/malformed task record/);
   });
+
+  it('a miner saved before the tier of servers (one `server`) loads with that server as its list', async () => {
+    const path = join(dir, 'state.json');
+    await writeFile(path, JSON.stringify({ version: 1, tasks: [{ ...record('t1', 'TASK_RUNNING'), server: 'h:31000' }] }));
+    const [miner] = (await new StateFile(path).load()).tasks;
+    expect(miner!.servers).toEqual(['h:31000']);
+    expect('server' in miner!).toBe(false);
+  });
 });
 
 describe('flag validation', () => {
@@ -250,7 +263,7 @@ describe('flag validation', () => {
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
   const good: ScheduleFlags = {
     master: ['http://m1:5050,http://m2:5050'], name: 'mesos-miner', role: 'mining,*', contentType: 'protobuf', stateFile: 's.json',
-    failoverTimeout: '604800', miners: '3', minerCpus: '2.5', serverCpus: '0.5', serverMem: '256', maxMinersPerAgent: '4',
+    failoverTimeout: '604800', miners: '3', maxRelaunchFraction: '0.1', minerCpus: '2.5', serverCpus: '0.5', serverMem: '256', maxMinersPerAgent: '4',
     container: 'docker', image: 'img', network: 'bridge', commandPath: '/usr/local/bin/mesos-miner', http: '0.0.0.0:8090',
     declineSeconds: '600', reviveInterval: '30', launchTimeout: '300', reconcileInterval: '600',
     pool: ['stratum+tcp://pool.example:3333'], user: 'acct',
@@ -331,7 +344,7 @@ describe('flag validation', () => {
     expect(s.framework.secrets.bitcoindUrl).toBe(`http://__cookie__:${password}@10.0.0.5:8332/`);
     expect(s.framework.upstream.coinbaseTag).toBe('/rig 7/');
     const { server } = plan();
-    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, upstream: s.framework.upstream, secrets: s.framework.secrets, container: docker('HOST') });
+    const task = buildServerTask({ frameworkName: 'mm', taskId: 't', agentId: 'a', planned: server, index: 0, upstream: s.framework.upstream, secrets: s.framework.secrets, container: docker('HOST') });
     expect(task.command!.environment!.variables).toContainEqual({ name: 'MESOS_MINER_BITCOIND_URL', value: `http://__cookie__:${password}@10.0.0.5:8332/` });
     expect(argvOf(task)).not.toContain(password);
     expect(argvOf(task)).not.toContain(cookie);
@@ -406,6 +419,17 @@ describe('flag validation', () => {
     });
   });
 
+  it('--servers: 2 by default with 2 or more miners, else 1, at most 64; --max-relaunch-fraction in (0, 1], 0.1 by default', () => {
+    const at = (change: Partial<ScheduleFlags>) => parseScheduleFlags({ ...good, ...change } as ScheduleFlags, {}).framework;
+    expect(at({})).toMatchObject({ miners: 3, servers: 2, maxRelaunchFraction: 0.1 });
+    expect(at({ miners: '1' }).servers).toBe(1);
+    expect(at({ miners: '0' }).servers).toBe(1);
+    expect(at({ servers: '1' }).servers).toBe(1);
+    expect(at({ servers: '8', maxRelaunchFraction: '0.25' })).toMatchObject({ servers: 8, maxRelaunchFraction: 0.25 });
+    for (const servers of ['0', '65', '1.5', 'two']) expect(() => at({ servers })).toThrow(/--servers must be/);
+    for (const maxRelaunchFraction of ['0', '1.5', '-0.1', 'x']) expect(() => at({ maxRelaunchFraction })).toThrow(/--max-relaunch-fraction must be/);
+  });
+
   it('local: threads default to cores / miners and ports must be fixed and distinct', () => {
     const base = { miners: '2', listen: '127.0.0.1:3333', serverHttp: '127.0.0.1:8080', workerPrefix: 'local', pool: ['stratum+tcp://p:1'], user: 'u' };
     expect(parseLocalFlags(base, {}, 8).threadsPerMiner).toBe(4);
@@ -416,5 +440,16 @@ describe('flag validation', () => {
     expect(parseLocalFlags(base, {}, 2).logLevel).toBe('info');
     expect(parseLocalFlags({ ...base, logLevel: 'debug' }, {}, 2).logLevel).toBe('debug');
     expect(() => parseLocalFlags({ ...base, logLevel: 'chatty' }, {}, 2)).toThrow(/--log-level must be one of/);
+  });
+
+  it('local --servers: 2 by default with 2 miners; server i uses both ports + i, so the two ranges must not meet', () => {
+    const base = { miners: '2', listen: '127.0.0.1:3333', serverHttp: '127.0.0.1:8080', workerPrefix: 'local', pool: ['stratum+tcp://p:1'], user: 'u' };
+    expect(parseLocalFlags(base, {}, 2).servers).toBe(2);
+    expect(parseLocalFlags({ ...base, miners: '1' }, {}, 2).servers).toBe(1);
+    expect(parseLocalFlags({ ...base, servers: '3' }, {}, 2).servers).toBe(3);
+    expect(() => parseLocalFlags({ ...base, serverHttp: '127.0.0.1:3334' }, {}, 2)).toThrow(/different ports, more than 1 apart: server i uses both \+ i/);
+    expect(parseLocalFlags({ ...base, serverHttp: '127.0.0.1:3335' }, {}, 2).serverHttp.port).toBe(3335);
+    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:65535' }, {}, 2)).toThrow(/above 65535/);
+    expect(() => parseLocalFlags({ ...base, servers: '0' }, {}, 2)).toThrow(/--servers must be >= 1/);
   });
 });

@@ -65,6 +65,17 @@ describe('serve configuration', () => {
     expect(parseHostPort('--listen', ':4000')).toEqual({ host: '0.0.0.0', port: 4000 });
     expect(parseHostPort('--listen', '[::1]:4000')).toEqual({ host: '::1', port: 4000 });
   });
+
+  it('--server-index (0..65535, none by default) and --unhealthy-after (60 s by default, 0 = never)', () => {
+    const c = (flags: object) => resolveServeConfig({ pool: [POOL], user: 'u', ...flags }, {}, noFile);
+    expect(c({}).serverIndex).toBeUndefined();
+    expect(c({}).unhealthyAfterMs).toBe(60_000);
+    expect(c({ serverIndex: '0' }).serverIndex).toBe(0);
+    expect(c({ serverIndex: '65535', unhealthyAfter: '0' })).toMatchObject({ serverIndex: 65535, unhealthyAfterMs: 0 });
+    for (const bad of ['-1', '65536', '1.5', 'x', '']) expect(() => c({ serverIndex: bad })).toThrow(/--server-index must be a whole number in 0..65535/);
+    expect(() => c({ unhealthyAfter: '-5' })).toThrow(/--unhealthy-after/);
+    expect(() => c({ unhealthyAfter: 'soon' })).toThrow(/--unhealthy-after/);
+  });
 });
 
 describe('serve process', () => {
@@ -75,20 +86,31 @@ describe('serve process', () => {
     await pool?.stop();
   });
 
+  /** `serve` from the sources as user proxy.w on free ports, JSON logs collected. */
+  function startServe(args: string[], env: Record<string, string> = {}) {
+    const c = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'serve', '--user', 'proxy.w', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--log-format', 'json', ...args],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = c;
+    let logs = '';
+    c.stderr!.on('data', (d) => (logs += d));
+    c.stdout!.on('data', (d) => (logs += d));
+    return {
+      exited: new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code))),
+      logs: () => logs,
+      lines: () => logs.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } }),
+    };
+  }
+
   it('proxies a miner to the pool, serves /status, keeps secrets out of logs, exits 0 on SIGTERM', async () => {
     pool = new ScriptedPool({ extranonce2Size: 8 });
     await pool.start();
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'serve', '--pool', pool.url, '--user', 'proxy.w', '--listen', '127.0.0.1:0',
-        '--http', '127.0.0.1:0', '--log-format', 'json', '--min-diff', '1/67108864', '--start-diff', '1/67108864'],
-      { env: { ...process.env, MESOS_MINER_POOL_PASS: 'sup3r-secret', MESOS_MINER_MINER_PASSWORD: 'let-me-in' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    const { exited, lines, logs } = startServe(
+      ['--pool', pool.url, '--min-diff', '1/67108864', '--start-diff', '1/67108864'],
+      { MESOS_MINER_POOL_PASS: 'sup3r-secret', MESOS_MINER_MINER_PASSWORD: 'let-me-in' },
     );
-    let logs = '';
-    child.stderr!.on('data', (d) => (logs += d));
-    child.stdout!.on('data', (d) => (logs += d));
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-    const lines = () => logs.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
     const listenLine = await waitUntil(() => lines().find((l) => l.msg === 'miner server listening'), 'server listening', 20_000);
     const httpLine = await waitUntil(() => lines().find((l) => l.msg === 'status and metrics over HTTP'), 'http listening', 5000);
     const port = Number(String(listenLine.address).split(':').pop());
@@ -106,13 +128,36 @@ describe('serve process', () => {
     expect(status).not.toContain('sup3r-secret');
     expect(status).not.toContain('let-me-in');
 
-    child.kill('SIGTERM');
+    child!.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(m.closed || (await m.waitFor(() => m.closed, 'miner closed on shutdown').then(() => true))).toBe(true);
-    expect(logs).not.toContain('sup3r-secret');
-    expect(logs).not.toContain('let-me-in');
+    expect(logs()).not.toContain('sup3r-secret');
+    expect(logs()).not.toContain('let-me-in');
     expect(lines().some((l) => l.msg === 'miner server stopped')).toBe(true);
   });
+
+  it('GET /health: 200 while the pool is up, 503 once it has been down longer than --unhealthy-after, 200 again when it is back', async () => {
+    pool = new ScriptedPool({ extranonce2Size: 8 });
+    await pool.start();
+    const { lines } = startServe(['--pool', pool.url, '--unhealthy-after', '1', '--server-index', '3']);
+    const httpLine = await waitUntil(() => lines().find((l) => l.msg === 'status and metrics over HTTP'), 'http listening', 20_000);
+    const base = `http://127.0.0.1:${String(httpLine.address).split(':').pop()}`;
+    const health = async () => { const r = await fetch(`${base}/health`); return { status: r.status, body: await r.json() as { healthy: boolean; reason?: string } }; };
+    const status = async () => (await (await fetch(`${base}/status`)).json()) as { serverIndex?: number; upstream: { state: string }; health: { healthy: boolean } };
+    await waitUntil(async () => (await status()).upstream.state === 'connected', 'upstream connected', 10_000, 50);
+    expect(await health()).toMatchObject({ status: 200, body: { healthy: true, upstream: 'connected' } });
+    expect((await status()).serverIndex).toBe(3);
+
+    const port = pool.port;
+    await pool.stop();
+    const down = await waitUntil(async () => { const h = await health(); return h.status === 503 ? h : undefined; }, '/health 503', 15_000, 100);
+    expect(down.body.healthy).toBe(false);
+    expect(down.body.reason).toMatch(/^upstream (disconnected|connecting) for \d+ s \(limit 1 s\)$/);
+    expect((await status()).health.healthy).toBe(false);
+
+    await pool.start(port);
+    await waitUntil(async () => (await health()).status === 200, '/health 200 again', 30_000, 100);
+  }, 60_000);
 
   it('exits non-zero with a clear message on bad flags, before connecting anywhere', async () => {
     const c = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--pool', 'stratum+tcp://127.0.0.1:1', '--user', 'u', '--listen', 'bogus'], {

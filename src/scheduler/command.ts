@@ -9,7 +9,7 @@ import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } fr
 import { fetchOptions, logBundleSource, schedulerBundle } from './fetch.js';
 import type { Launcher } from './launcher.js';
 import { LocalLauncher } from './local-launcher.js';
-import { parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
+import { MAX_SERVERS, parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
 import { StateFile } from './state-file.js';
 import { defaultAdvertiseUrl, startStatusServer, type StatusServer } from './status-server.js';
 
@@ -81,7 +81,7 @@ function addUpstreamOptions(cmd: Command): Command {
 
 export function registerSchedulerCommands(program: Command): void {
   const schedule = program.command('schedule')
-    .description('run the Mesos framework: one miner server task and N miner tasks on a Mesos cluster');
+    .description('run the Mesos framework: a tier of miner server tasks and N miner tasks on a Mesos cluster');
   addUpstreamOptions(schedule)
     .option('--master <url>', 'Mesos master http(s)://host:5050 (repeat or comma-separate for several)', collect)
     .option('--master-ca <file>', 'PEM CA certificate(s) to trust for an https master (or env NODE_EXTRA_CA_CERTS)')
@@ -94,10 +94,12 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--state-file <path>', 'where the framework id and task state are persisted', '.state/scheduler.json')
     .option('--failover-timeout <seconds>', 'how long Mesos keeps tasks running while the scheduler is away', String(FRAMEWORK_DEFAULTS.failoverTimeoutSeconds))
     .option('--miners <n>', 'number of miner tasks', '2')
+    .option('--servers <k>', `miner server tasks, one per agent where offers allow; every miner gets all of them in failover order (default: 2 with 2 or more miners, else 1; at most ${MAX_SERVERS})`)
+    .option('--max-relaunch-fraction <f>', 'a server replaced at a new address reaches the miners by a rolling relaunch of at most this fraction of them at a time (at least 1)', String(FRAMEWORK_DEFAULTS.maxRelaunchFraction))
     .option('--miner-cpus <cpus>', 'CPUs per miner task; its --threads is the whole part (>= 1)', '1')
     .option('--miner-mem <mib>', 'memory per miner task in MiB (default: 128 + 16 per thread, from measurements)')
     .option('--server-cpus <cpus>', 'CPUs of the server task', '0.5')
-    .option('--server-mem <mib>', 'memory of the server task in MiB (default: 128 + 32 per started 1,000 miners)')
+    .option('--server-mem <mib>', 'memory of each server task in MiB (default: 128 + 32 per started 1,000 miners: any one server can carry the whole farm)')
     .option('--max-miners-per-agent <n>', 'at most this many miner tasks on one agent', String(FRAMEWORK_DEFAULTS.maxMinersPerAgent))
     .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image), command (CLI installed on agents) or fetch (the Mesos fetcher brings the CLI bundle)', 'docker')
     .option('--image <image>', 'Docker image with the mesos-miner CLI as entrypoint', 'mesos-miner:latest')
@@ -162,12 +164,13 @@ export function registerSchedulerCommands(program: Command): void {
     });
 
   const local = program.command('local')
-    .description('run one miner server and N miners as local processes (no Mesos), supervised and restarted');
+    .description('run a tier of miner servers and N miners as local processes (no Mesos), supervised and restarted');
   addUpstreamOptions(local)
     .option('--miners <n>', 'number of miner processes', '2')
+    .option('--servers <k>', `miner server processes; every miner gets all of them in failover order (default: 2 with 2 or more miners, else 1; at most ${MAX_SERVERS})`)
     .option('--threads <n>', 'hashing threads per miner (default: cores / miners, at least 1)')
-    .option('--listen <host:port>', 'server stratum address (miners connect here)', '127.0.0.1:3333')
-    .option('--server-http <host:port>', 'server HTTP /status and /metrics address', '127.0.0.1:8080')
+    .option('--listen <host:port>', 'stratum address of server 0 (server i: port + i); miners connect here', '127.0.0.1:3333')
+    .option('--server-http <host:port>', 'HTTP /status, /metrics and /health of server 0 (server i: port + i)', '127.0.0.1:8080')
     .option('--http <host:port>', 'supervisor status endpoint (GET /status); off unless given')
     .option('--worker-prefix <prefix>', 'miners are named <prefix>-1 .. <prefix>-N', 'local')
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')

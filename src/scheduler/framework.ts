@@ -1,4 +1,7 @@
-// The framework: keeps one server task and N miner tasks running on a Mesos cluster through SchedulerClient.
+// The framework: keeps a tier of K server tasks and N miner tasks running on a Mesos cluster through SchedulerClient.
+// Every miner gets every server in its failover order (`mine -o a -o b ...`), so a lost server costs its miners a
+// reconnect, not a relaunch; a server replaced at a new address reaches the miners' lists by a rolling relaunch
+// (a bounded number of miners at a time, only while another server runs).
 // Everything that reacts to the master runs one event at a time through a promise queue, so a state change is
 // persisted before the call that relies on it (framework id before acting as it, launch intents before ACCEPT,
 // status changes before ACKNOWLEDGE) and no two handlers ever interleave.
@@ -10,10 +13,14 @@ import { failedCallOutcome, masterAnswered } from './call-outcome.js';
 import { planOffers, type PlacementRequest, type TaskShape } from './matching.js';
 import type { FrameworkInfo, Offer, Subscribed, TaskInfo, TaskStatus } from './mesos-types.js';
 import type { Launcher } from './launcher.js';
+import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
-import { isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
-import { endpointKey, type LogLevel, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions } from './topology.js';
+import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
+import { failoverLists, pickOutdated, relaunchLimit, type TierServer } from './tier.js';
+import {
+  endpointKey, parseEndpointKey, type LogLevel, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions,
+} from './topology.js';
 
 export interface FrameworkConfig {
   name: string;
@@ -24,7 +31,24 @@ export interface FrameworkConfig {
   hostname?: string;
   webuiUrl?: string;
   failoverTimeoutSeconds: number;
+  /** Server tasks in the tier (K). */
+  servers: number;
   miners: number;
+  /** At most this fraction of the miners (at least one) is in a rolling relaunch at a time. */
+  maxRelaunchFraction: number;
+  /**
+   * How long a missing server waits for an agent without a server before it may share one, and how long new miners
+   * wait for a server that is being launched (so they get it in their list) before they start without it.
+   */
+  tierWaitMs: number;
+  /** How often each running server's /status is read for the farm's figures in our /status (0: never). */
+  serverStatsIntervalMs: number;
+  /**
+   * At most this many ACCEPT calls in flight. Offers beyond them (a farm's worth of agents offered at once) are
+   * declined in groups of this size for 1, 2, 3... s, so each group comes back about when there is room for its
+   * ACCEPTs: no offer waits seconds in a queue of calls, and the master does not re-offer them all every second.
+   */
+  maxAcceptsInFlight: number;
   server: TaskShape;
   miner: TaskShape;
   maxMinersPerAgent: number;
@@ -56,6 +80,10 @@ export interface FrameworkConfig {
 export const FRAMEWORK_DEFAULTS = {
   name: 'mesos-miner',
   failoverTimeoutSeconds: 7 * 24 * 3600,
+  maxRelaunchFraction: 0.1,
+  tierWaitMs: 30_000,
+  serverStatsIntervalMs: 10_000,
+  maxAcceptsInFlight: 1000,
   maxMinersPerAgent: 8,
   workerPrefix: 'miner',
   declineRefuseSeconds: 600,
@@ -69,6 +97,7 @@ export const FRAMEWORK_DEFAULTS = {
 } as const;
 
 export const CAPABILITIES = ['PARTITION_AWARE', 'MULTI_ROLE', 'TASK_KILLING_STATE'] as const;
+
 
 export function frameworkInfo(config: FrameworkConfig, id?: string): FrameworkInfo {
   return {
@@ -85,13 +114,31 @@ export function frameworkInfo(config: FrameworkConfig, id?: string): FrameworkIn
   };
 }
 
+/** One server of the tier in /status, with the workers that use it as their primary. */
+export interface ServerView {
+  index?: number;
+  taskId: string;
+  host: string;
+  stratumPort?: number;
+  httpPort?: number;
+  state: string;
+  healthy?: boolean;
+  primaryFor: string[];
+  /** What its own /status said last (read every serverStatsIntervalMs). */
+  stats?: ServerFigures;
+}
+
 export interface FrameworkStatus {
   frameworkId?: string;
   subscribed: boolean;
   suppressed: boolean;
-  desired: { servers: 1; miners: number };
+  desired: { servers: number; miners: number };
   running: { servers: number; miners: number };
-  server?: { taskId: string; host: string; stratumPort: number; httpPort: number; state: string; healthy?: boolean };
+  servers: ServerView[];
+  /** The sum of the servers' figures: the farm's hashrate as their shares show it. */
+  farm?: FarmFigures;
+  /** Rolling relaunch: miners whose server list lacks a running server, and how many may be in flight at once. */
+  rolling: { outdated: number; inFlight: number; limit: number };
   reconciling: number;
   tasks: Array<Omit<TaskRecord, 'cpus' | 'mem'> & { cpus: number; mem: number }>;
 }
@@ -125,7 +172,13 @@ export class Framework implements Launcher {
   private readonly rescinded = new Set<string>();
   /** ACCEPT and DECLINE calls in flight: each sets a filter, which must land before a REVIVE clears them. */
   private readonly filterCalls = new Set<Promise<void>>();
+  private acceptsInFlight = 0;
   private readonly listeners: Array<[string, (...args: never[]) => void]> = [];
+  /** Every agent seen in an offer: a server shares an agent only once each of them has one. */
+  private readonly knownAgents = new Set<string>();
+  /** Since when fewer than K servers are active (the spread wait runs from there). */
+  private serverMissingSince: number | undefined;
+  private readonly serverStats: ServerStatsPoller | undefined;
 
   constructor(
     readonly config: FrameworkConfig,
@@ -135,7 +188,16 @@ export class Framework implements Launcher {
     private readonly now: Clock = Date.now,
   ) {
     if (!Number.isInteger(config.miners) || config.miners < 0) throw new Error(`miners must be an integer >= 0, got ${config.miners}`);
+    if (!Number.isInteger(config.servers) || config.servers < 1) throw new Error(`servers must be an integer >= 1, got ${config.servers}`);
+    if (!(config.maxRelaunchFraction > 0 && config.maxRelaunchFraction <= 1)) {
+      throw new Error(`maxRelaunchFraction must be in (0, 1], got ${config.maxRelaunchFraction}`);
+    }
     this.store = new TaskStore();
+    if (config.serverStatsIntervalMs > 0) {
+      this.serverStats = new ServerStatsPoller(() => this.runningServers().map((s) => ({
+        key: endpointKey(this.endpointOf(s)), statusUrl: `http://${s.hostname}:${s.ports!.http}/status?miners=0`,
+      })), config.serverStatsIntervalMs);
+    }
     this.backoff = { server: new RelaunchBackoff(config.relaunchBackoff), miner: new RelaunchBackoff(config.relaunchBackoff) };
   }
 
@@ -144,6 +206,8 @@ export class Framework implements Launcher {
     const state = await this.stateFile.load();
     this.frameworkId = state.frameworkId;
     for (const record of state.tasks) this.store.add({ ...record });
+    // Servers saved before the tier had no index: give them one, so each has its place in the miners' lists.
+    for (const s of this.store.servers()) s.index ??= this.freeServerIndexes(1)[0];
     if (this.frameworkId) this.client.setFrameworkId(this.frameworkId);
     this.log.info({ frameworkId: this.frameworkId, tasks: state.tasks.length, stateFile: this.stateFile.path }, 'framework starting');
 
@@ -172,6 +236,7 @@ export class Framework implements Launcher {
 
     this.timer = setInterval(() => this.enqueue('tick', () => this.onTick()), this.config.tickMs);
     this.timer.unref();
+    this.serverStats?.start();
     this.client.start();
   }
 
@@ -180,6 +245,7 @@ export class Framework implements Launcher {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.serverStats?.stop();
     await this.idle();
     if (this.config.teardownOnExit && this.subscribed) {
       try {
@@ -196,32 +262,44 @@ export class Framework implements Launcher {
     await this.client.stop();
   }
 
-  /** Running tasks by role, without copying the task list (cheap enough to poll). */
+  /** Running tasks by role (not those being killed), from the store's counts: cheap enough to poll. */
   runningCounts(): { servers: number; miners: number } {
-    let servers = 0;
-    let miners = 0;
-    for (const t of this.store.values()) {
-      if (t.state !== 'TASK_RUNNING') continue;
-      if (t.role === 'server') servers++;
-      else miners++;
-    }
-    return { servers, miners };
+    return { servers: this.store.runningCount('server'), miners: this.store.runningCount('miner') };
   }
 
   status(): FrameworkStatus {
-    const server = this.currentServer();
+    const primaryFor = new Map<string, string[]>();
+    for (const t of this.store.values()) {
+      if (t.role !== 'miner' || t.killRequested || !ACTIVE_STATES.has(t.state) || !t.servers?.[0]) continue;
+      const list = primaryFor.get(t.servers[0]) ?? [];
+      list.push(t.worker ?? t.taskId);
+      primaryFor.set(t.servers[0], list);
+    }
+    const servers = this.store.servers().sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((s): ServerView => {
+      const key = s.ports ? endpointKey(this.endpointOf(s)) : '';
+      const stats = this.serverStats?.get(key);
+      return {
+        ...(s.index !== undefined ? { index: s.index } : {}),
+        taskId: s.taskId, host: s.hostname,
+        ...(s.ports ? { stratumPort: s.ports.stratum, httpPort: s.ports.http } : {}),
+        state: s.state, ...(s.healthy !== undefined ? { healthy: s.healthy } : {}),
+        primaryFor: primaryFor.get(key) ?? [],
+        ...(stats ? { stats } : {}),
+      };
+    });
     return {
       ...(this.frameworkId ? { frameworkId: this.frameworkId } : {}),
       subscribed: this.subscribed,
       suppressed: this.suppressed,
-      desired: { servers: 1, miners: this.config.miners },
+      desired: { servers: this.config.servers, miners: this.config.miners },
       running: this.runningCounts(),
-      ...(server ? {
-        server: {
-          taskId: server.taskId, host: server.hostname, stratumPort: server.ports!.stratum, httpPort: server.ports!.http,
-          state: server.state, ...(server.healthy !== undefined ? { healthy: server.healthy } : {}),
-        },
-      } : {}),
+      servers,
+      ...(this.serverStats ? { farm: this.serverStats.farm() } : {}),
+      rolling: {
+        outdated: pickOutdated(this.store.minerGroups(), this.runningServerKeys(), Number.POSITIVE_INFINITY).length,
+        inFlight: this.minersNotHashing(),
+        limit: relaunchLimit(this.config.miners, this.config.maxRelaunchFraction),
+      },
       reconciling: this.reconcile.pending.size,
       tasks: this.store.all().map((t) => ({ ...t })),
     };
@@ -303,41 +381,55 @@ export class Framework implements Launcher {
 
   // ---- offers ----
 
-  /** The running server the miners should point at: the one most live miners already use, else the newest. */
-  private currentServer(): TaskRecord | undefined {
-    let best: TaskRecord | undefined;
-    let bestUsers = -1;
-    for (const s of this.store.servers()) {
-      if (s.state !== 'TASK_RUNNING' || s.killRequested || !s.ports) continue;
-      const users = this.store.activeMinersFor(endpointKey(this.endpointOf(s)));
-      if (users > bestUsers || (users === bestUsers && s.launchedAt > best!.launchedAt)) {
-        best = s;
-        bestUsers = users;
-      }
-    }
-    return best;
+  /** The servers new miners get, in index order: RUNNING, not being killed, with known ports. */
+  private runningServers(): TaskRecord[] {
+    return this.store.servers()
+      .filter((s) => s.state === 'TASK_RUNNING' && !s.killRequested && s.ports)
+      .sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  }
+
+  private runningServerKeys(): Set<string> {
+    return new Set(this.runningServers().map((s) => endpointKey(this.endpointOf(s))));
   }
 
   private endpointOf(server: TaskRecord): ServerEndpoint {
     return { host: server.hostname, port: server.ports!.stratum };
   }
 
+  /** The `count` lowest indexes no known server uses (a server on an unreachable agent keeps its own). */
+  private freeServerIndexes(count: number, taken = new Set(this.store.servers().map((s) => s.index))): number[] {
+    const free: number[] = [];
+    for (let i = 0; free.length < count; i++) if (!taken.has(i)) free.push(i);
+    return free;
+  }
+
   private demand(now: number): PlacementRequest & { blocked: boolean } {
-    const serverMissing = this.store.activeCount('server') === 0;
-    const needServer = serverMissing && this.backoff.server.waitMs(now) === 0;
-    const current = this.currentServer();
-    const endpoint = current ? endpointKey(this.endpointOf(current)) : undefined;
-    const minersMissing = endpoint ? Math.max(0, this.config.miners - this.store.activeMinersFor(endpoint)) : this.config.miners;
-    const minersWanted = endpoint && this.backoff.miner.waitMs(now) === 0 ? minersMissing : 0;
+    // A server Mesos is killing (its health check failed) still holds its ports: replaced once it is gone, the
+    // replacement can take the same ports on that agent, the same address, and no miner needs a relaunch.
+    const dying = this.store.servers().filter((s) => s.state === 'TASK_KILLING' && !s.killRequested).length;
+    const serversMissing = Math.max(0, this.config.servers - this.store.activeCount('server') - dying);
+    if (serversMissing === 0) this.serverMissingSince = undefined;
+    else this.serverMissingSince ??= now;
+    const serversWanted = this.backoff.server.waitMs(now) === 0 ? serversMissing : 0;
+    // Miners start once a server runs, but not while one is being launched (for a while): they would miss it in
+    // their list and need a relaunch.
+    const running = this.runningServers().length;
+    const serverStarting = this.store.servers().some((s) => ACTIVE_STATES.has(s.state) && s.state !== 'TASK_RUNNING'
+      && !s.killRequested && now - s.launchedAt < this.config.tierWaitMs);
+    const minersMissing = Math.max(0, this.config.miners - this.store.activeCount('miner'));
+    const minersWanted = running > 0 && !serverStarting && this.backoff.miner.waitMs(now) === 0 ? minersMissing : 0;
     return {
-      needServer,
+      serversWanted,
+      serversOnAgent: this.store.activeServersOnAgents(),
+      knownAgents: this.knownAgents,
+      spreadWaitOver: this.serverMissingSince !== undefined && now - this.serverMissingSince >= this.config.tierWaitMs,
       minersWanted,
       server: this.config.server,
       miner: this.config.miner,
       maxMinersPerAgent: this.config.maxMinersPerAgent,
       minersOnAgent: this.store.activeMinersOnAgents(),
-      // Something is missing but cannot be launched yet (server starting, relaunch backoff).
-      blocked: (serverMissing && !needServer) || (minersMissing > 0 && minersWanted === 0),
+      // Something is missing but cannot be launched yet (no server running, relaunch backoff).
+      blocked: (serversMissing > 0 && serversWanted === 0) || (minersMissing > 0 && minersWanted === 0),
     };
   }
 
@@ -358,11 +450,16 @@ export class Framework implements Launcher {
       this.declineAll(offers);
       return;
     }
+    for (const o of offers) this.knownAgents.add(o.agent_id.value);
     const request = this.demand(now);
-    const result = planOffers(offers, request);
+    const result = planOffers(offers, { ...request, maxOffers: Math.max(0, this.config.maxAcceptsInFlight - this.acceptsInFlight) });
     let launches: Array<{ offer: Offer; tasks: TaskInfo[] }> = [];
-    const server = this.currentServer();
-    const workers = this.nextWorkerNames(result.launches.reduce((n, l) => n + l.tasks.filter((t) => t.role === 'miner').length, 0));
+    const planned = result.launches.flatMap((l) => l.tasks);
+    const minerCount = planned.filter((t) => t.role === 'miner').length;
+    const workers = this.nextWorkerNames(minerCount);
+    const indexes = this.freeServerIndexes(planned.length - minerCount);
+    const tier: TierServer[] = this.runningServers().map((s) => ({ key: endpointKey(this.endpointOf(s)), healthy: s.healthy !== false }));
+    const lists = minerCount > 0 ? failoverLists(tier, new Map(this.store.primaryCounts()), minerCount) : [];
     for (const plan of result.launches) {
       const tasks: TaskInfo[] = [];
       for (const planned of plan.tasks) {
@@ -375,16 +472,16 @@ export class Framework implements Launcher {
         };
         if (planned.role === 'server') {
           record.ports = planned.ports;
+          record.index = indexes.shift()!;
           tasks.push(buildServerTask({
-            frameworkName: this.config.name, taskId, agentId, planned, upstream: this.config.upstream,
+            frameworkName: this.config.name, taskId, agentId, planned, index: record.index, upstream: this.config.upstream,
             secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
           }));
         } else {
-          const endpoint = this.endpointOf(server!);
           record.worker = workers.shift()!;
-          record.server = endpointKey(endpoint);
+          record.servers = lists.shift()!;
           tasks.push(buildMinerTask({
-            frameworkName: this.config.name, taskId, agentId, planned, server: endpoint, worker: record.worker,
+            frameworkName: this.config.name, taskId, agentId, planned, servers: record.servers.map(parseEndpointKey), worker: record.worker,
             secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
           }));
         }
@@ -406,7 +503,7 @@ export class Framework implements Launcher {
       launches = launches.filter((l) => !gone.includes(l));
       this.inBackground(this.persist().catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'state not saved')));
     }
-    const stillWanted = result.unplaced.server || result.unplaced.miners > 0;
+    const stillWanted = result.unplaced.servers > 0 || result.unplaced.miners > 0;
     // The rest of an accepted offer goes back with a short filter while we still want more, a long one otherwise.
     const filters = { refuse_seconds: stillWanted ? 5 : this.config.declineRefuseSeconds };
     // ACCEPTs and DECLINEs go out beside the queue: status updates of earlier launches are handled while a
@@ -414,12 +511,17 @@ export class Framework implements Launcher {
     for (const { offer, tasks } of launches) {
       this.forgetOffer(offer.id.value);
       this.log.info({ offerId: offer.id.value, agent: offer.hostname, tasks: tasks.map((t) => t.task_id.value) }, 'launching');
-      this.inBackground(this.filterCall(now, filters.refuse_seconds, this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
+      this.acceptsInFlight += 1;
+      const accept = this.client.launch([offer.id], tasks, filters).catch((err: unknown) => {
         this.enqueue('launch failed', () => this.onLaunchFailed(offer, tasks.map((t) => t.task_id.value), err));
-      })));
+      }).finally(() => { this.acceptsInFlight -= 1; });
+      this.inBackground(this.filterCall(now, filters.refuse_seconds, accept));
     }
     // Unused offers rescinded in the meantime are gone already: nothing to decline.
-    this.declineAll(this.dropRescinded(result.unused));
+    const unused = this.dropRescinded(result.unused);
+    const group = this.config.maxAcceptsInFlight;
+    if (result.capped) for (let g = 0; g * group < unused.length; g++) this.declineAll(unused.slice(g * group, (g + 1) * group), g + 1, true);
+    else this.declineAll(unused);
     this.adjustOfferInterest(now);
   }
 
@@ -482,12 +584,15 @@ export class Framework implements Launcher {
     this.rescinded.delete(offerId);
   }
 
-  /** One DECLINE call for all offers we do not use, with the long filter (sent beside the queue). */
-  private declineAll(offers: Offer[]): void {
+  /**
+   * One DECLINE call for all offers we do not use, with the long filter by default (sent beside the queue). Offers
+   * `deferred` for room among the ACCEPTs come back when their short filter ends: nothing to REVIVE for.
+   */
+  private declineAll(offers: Offer[], seconds = this.config.declineRefuseSeconds, deferred = false): void {
     if (offers.length === 0) return;
     for (const o of offers) this.forgetOffer(o.id.value);
-    const seconds = this.config.declineRefuseSeconds;
-    this.inBackground(this.filterCall(this.now(), seconds, this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: seconds }))));
+    const call = this.call('decline', () => this.client.decline(offers.map((o) => o.id), { refuse_seconds: seconds }));
+    this.inBackground(this.filterCall(this.now(), deferred ? 0 : seconds, call));
   }
 
   /** Notes the filter an ACCEPT or DECLINE sets (Mesos' default refuse_seconds is 5) and tracks the call until it is answered. */
@@ -505,7 +610,7 @@ export class Framework implements Launcher {
   private adjustOfferInterest(now: number): void {
     if (!this.subscribed || this.stopped) return;
     const request = this.demand(now);
-    const launchable = (request.needServer ? 1 : 0) + request.minersWanted;
+    const launchable = request.serversWanted + request.minersWanted;
     const more = launchable > this.launchable;
     this.launchable = launchable;
     if (launchable === 0) {
@@ -522,7 +627,7 @@ export class Framework implements Launcher {
     this.lastReviveAt = now;
     this.suppressed = false;
     this.filteredUntil = Number.NEGATIVE_INFINITY;
-    this.log.info({ server: request.needServer, miners: request.minersWanted }, 'tasks missing: reviving offers');
+    this.log.info({ servers: request.serversWanted, miners: request.minersWanted }, 'tasks missing: reviving offers');
     // An ACCEPT or DECLINE still in flight would set its filter after the REVIVE cleared them: let them land first.
     const inFlight = [...this.filterCalls];
     this.send('revive', async () => {
@@ -576,30 +681,51 @@ export class Framework implements Launcher {
   }
 
   /**
-   * Kills what the desired state does not want: extra servers (one came back from an unreachable agent), miners
-   * still pointed at a server that is no longer the current one (the server moved: they are relaunched against
-   * the new address), and miners above --miners. Returns whether anything changed.
+   * Kills what the desired state does not want: servers above --servers (one came back from an unreachable agent:
+   * the one the fewest miners use as primary goes, one not yet running first), miners above --miners, and the next
+   * miners of a rolling relaunch. Returns whether anything changed.
    */
   private enforceTopology(now: number): boolean {
-    const kills: TaskRecord[] = [];
-    const current = this.currentServer();
-    if (current) {
-      const endpoint = endpointKey(this.endpointOf(current));
-      for (const s of this.store.servers()) {
-        if (s !== current && !s.killRequested && (s.state === 'TASK_RUNNING' || s.state === 'TASK_STARTING' || s.state === 'TASK_STAGING')) {
-          // A second live server: only if the current one is running (a returning one, or a stale replacement).
-          kills.push(s);
-        }
-      }
-      for (const m of this.store.minersNotFor(endpoint)) if (!LIMBO_STATES.has(m.state)) kills.push(m);
+    let changed = false;
+    const servers = this.store.servers().filter((s) => ACTIVE_STATES.has(s.state) && !s.killRequested);
+    if (servers.length > this.config.servers) {
+      const primaries = this.store.primaryCounts();
+      const users = (s: TaskRecord) => (s.ports ? primaries.get(endpointKey(this.endpointOf(s))) ?? 0 : 0);
+      const running = (s: TaskRecord) => Number(s.state === 'TASK_RUNNING');
+      servers.sort((a, b) => users(a) - users(b) || running(a) - running(b) || b.launchedAt - a.launchedAt);
+      for (const s of servers.slice(0, servers.length - this.config.servers)) this.killTask(s, now, 'more servers than --servers');
+      changed = true;
     }
-    for (const t of kills) this.killTask(t, now, 'not part of the desired topology');
     const surplus = this.store.activeCount('miner') - this.config.miners;
     if (surplus > 0) {
       const newest = this.store.active('miner').sort((a, b) => b.launchedAt - a.launchedAt).slice(0, surplus);
       for (const t of newest) this.killTask(t, now, 'more miners than --miners');
+      changed = true;
     }
-    return kills.length > 0 || surplus > 0;
+    return this.rollMiners(now) || changed;
+  }
+
+  /**
+   * Miner slots without a RUNNING miner: killed and not yet replaced, or replaced by a miner still launching. A
+   * rolling relaunch keeps this under its bound (a killed miner's slot counts until its replacement runs).
+   */
+  private minersNotHashing(): number {
+    return Math.max(0, this.config.miners - this.store.activeCount('miner')) + this.store.minersStarting();
+  }
+
+  /**
+   * The rolling relaunch: miners whose list lacks a running server (a lost server replaced at a new address, or one
+   * that started after them) are killed and launched again with the current list, at most --max-relaunch-fraction
+   * of the farm not hashing at once, and only while a healthy server runs for them to mine through. Their
+   * replacements are launched as missing miners.
+   */
+  private rollMiners(now: number): boolean {
+    const running = this.runningServers();
+    if (!running.some((s) => s.healthy !== false)) return false;
+    const budget = relaunchLimit(this.config.miners, this.config.maxRelaunchFraction) - this.minersNotHashing();
+    const next = pickOutdated(this.store.minerGroups(), new Set(running.map((s) => endpointKey(this.endpointOf(s)))), budget);
+    for (const m of next) this.killTask(m, now, 'rolling relaunch: a server it does not know runs');
+    return next.length > 0;
   }
 
   private killTask(task: TaskRecord, now: number, why: string): void {
@@ -648,6 +774,8 @@ export class Framework implements Launcher {
         this.killTask(t, now, 'kill not confirmed yet');
       }
     }
+    // A rolling relaunch goes on when launches in flight were given up (or a server turned healthy again).
+    dirty = this.rollMiners(now) || dirty;
     if (dirty) await this.persist();
     this.adjustOfferInterest(now);
   }

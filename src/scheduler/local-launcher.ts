@@ -1,5 +1,7 @@
-// `local`: the same topology as on Mesos, as child processes of this one. The server starts first; miners start
-// once its stratum port accepts connections (or after a bounded wait: they reconnect on their own anyway).
+// `local`: the same topology as on Mesos, as child processes of this one. The servers start first (server i on the
+// stratum and HTTP ports + i); miners start once their stratum ports accept connections (or after a bounded wait:
+// they reconnect on their own anyway), each with every server in its failover order. A server that exits is
+// restarted at the same address, so the miners' lists never change.
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +9,10 @@ import type { LogFormat, Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
-import { minerCommand, serverCommand, type LogLevel, type TaskCommand, type TaskSecrets, type UpstreamOptions } from './topology.js';
+import { failoverLists } from './tier.js';
+import {
+  endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type TaskCommand, type TaskSecrets, type UpstreamOptions,
+} from './topology.js';
 
 /** The built CLI, found relative to this module: dist/scheduler/ and src/scheduler/ both resolve to dist/cli.js. */
 export function defaultCliPath(): string {
@@ -26,10 +31,12 @@ export function cliCommandFactory(cliPath = defaultCliPath()): CommandFactory {
 
 export interface LocalOptions {
   miners: number;
+  /** Server processes: server i listens on the stratum and HTTP ports + i. */
+  servers: number;
   threadsPerMiner: number;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
-  /** Where the server's stratum port and HTTP status listen; miners connect to the stratum one. */
+  /** Where server 0's stratum port and HTTP status listen (server i: the ports + i); miners connect to the stratum ones. */
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
   workerPrefix: string;
@@ -38,7 +45,7 @@ export interface LocalOptions {
   logFormat?: LogFormat;
   restart: BackoffOptions & { stableMs: number };
   stopGraceMs: number;
-  /** How long miners wait for the server's port before starting anyway. */
+  /** How long miners wait for the servers' ports before starting anyway. */
   serverReadyTimeoutMs: number;
   factory?: CommandFactory;
   output?: NodeJS.WritableStream;
@@ -74,6 +81,7 @@ export class LocalLauncher implements Launcher {
 
   constructor(private readonly opts: LocalOptions) {
     if (!Number.isInteger(opts.miners) || opts.miners < 0) throw new Error(`miners must be an integer >= 0, got ${opts.miners}`);
+    if (!Number.isInteger(opts.servers) || opts.servers < 1) throw new Error(`servers must be an integer >= 1, got ${opts.servers}`);
     this.factory = opts.factory ?? cliCommandFactory();
   }
 
@@ -94,35 +102,48 @@ export class LocalLauncher implements Launcher {
     return child;
   }
 
-  async start(): Promise<void> {
+  /** Server i's stratum and HTTP addresses. */
+  private serverAddresses(i: number): { stratum: { host: string; port: number }; http: { host: string; port: number } } {
     const { stratum, serverHttp } = this.opts;
-    this.supervise('server', serverCommand(this.opts.upstream, this.opts.secrets, {
-      stratum: `${stratum.host}:${stratum.port}`,
-      http: `${serverHttp.host}:${serverHttp.port}`,
-    }, { level: this.opts.logLevel, format: this.opts.logFormat }));
-    const endpoint = { host: dialHost(stratum.host), port: stratum.port };
-    const ready = await waitForPort(endpoint.host, endpoint.port, this.opts.serverReadyTimeoutMs, () => this.stopping);
+    return { stratum: { host: stratum.host, port: stratum.port + i }, http: { host: serverHttp.host, port: serverHttp.port + i } };
+  }
+
+  async start(): Promise<void> {
+    const endpoints = [];
+    for (let i = 0; i < this.opts.servers; i++) {
+      const { stratum, http } = this.serverAddresses(i);
+      this.supervise(`server-${i}`, serverCommand(this.opts.upstream, this.opts.secrets, {
+        stratum: `${stratum.host}:${stratum.port}`,
+        http: `${http.host}:${http.port}`,
+      }, { level: this.opts.logLevel, format: this.opts.logFormat }, i));
+      endpoints.push({ host: dialHost(stratum.host), port: stratum.port });
+    }
+    const ready = await Promise.all(endpoints.map((e) => waitForPort(e.host, e.port, this.opts.serverReadyTimeoutMs, () => this.stopping)));
     if (this.stopping) return;
-    if (!ready) this.opts.log.warn({ endpoint }, 'server port not open yet; starting miners anyway (they retry)');
+    if (ready.includes(false)) this.opts.log.warn({ endpoints }, 'a server port is not open yet; starting miners anyway (they retry and fail over)');
+    const tier = endpoints.map((e) => ({ key: endpointKey(e), healthy: true }));
+    const lists = failoverLists(tier, new Map(), this.opts.miners);
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
-      this.supervise(worker, minerCommand(endpoint, worker, this.opts.threadsPerMiner, this.opts.secrets, { level: this.opts.logLevel, format: this.opts.logFormat }));
+      const servers = lists[i - 1]!.map(parseEndpointKey);
+      this.supervise(worker, minerCommand(servers, worker, this.opts.threadsPerMiner, this.opts.secrets, { level: this.opts.logLevel, format: this.opts.logFormat }));
     }
   }
 
   /** SIGTERM to every child (miners first, then the server so it can forward their last shares). */
   async stop(): Promise<void> {
     this.stopping = true;
-    const miners = this.children.filter((c) => c.name !== 'server');
-    await Promise.all(miners.map((c) => c.stop(this.opts.stopGraceMs)));
-    await Promise.all(this.children.filter((c) => c.name === 'server').map((c) => c.stop(this.opts.stopGraceMs)));
+    const isServer = (c: SupervisedProcess) => c.name.startsWith('server-');
+    await Promise.all(this.children.filter((c) => !isServer(c)).map((c) => c.stop(this.opts.stopGraceMs)));
+    await Promise.all(this.children.filter(isServer).map((c) => c.stop(this.opts.stopGraceMs)));
   }
 
-  status(): { mode: 'local'; server: { stratum: string; http: string }; children: ChildStatus[] } {
-    return {
-      mode: 'local',
-      server: { stratum: `${this.opts.stratum.host}:${this.opts.stratum.port}`, http: `${this.opts.serverHttp.host}:${this.opts.serverHttp.port}` },
-      children: this.children.map((c) => c.status()),
-    };
+  status(): { mode: 'local'; servers: Array<{ index: number; stratum: string; http: string }>; children: ChildStatus[] } {
+    const servers = [];
+    for (let index = 0; index < this.opts.servers; index++) {
+      const { stratum, http } = this.serverAddresses(index);
+      servers.push({ index, stratum: `${stratum.host}:${stratum.port}`, http: `${http.host}:${http.port}` });
+    }
+    return { mode: 'local', servers, children: this.children.map((c) => c.status()) };
   }
 }

@@ -1,6 +1,8 @@
 // Offer matching: pure functions from (offers, what is missing) to (what to launch where, what to decline).
-// The server goes first and needs two ports (stratum + HTTP status) from the offer's port ranges; miners
-// need no port, are sized by CPUs, and an agent never gets more than --max-miners-per-agent of them.
+// Servers go first and each needs two ports (stratum + HTTP status) from the offer's port ranges; they are spread
+// one per agent, and share an agent only when every agent the framework knows has one already (a one-agent
+// cluster) or the server has waited long enough for an agent of its own. Miners need no port, are sized by CPUs,
+// and an agent never gets more than --max-miners-per-agent of them.
 import type { Offer, Resource } from './mesos-types.js';
 import { OfferBudget } from './resources.js';
 import { threadsForCpus } from './topology.js';
@@ -8,14 +10,23 @@ import { threadsForCpus } from './topology.js';
 export interface TaskShape { cpus: number; mem: number }
 
 export interface PlacementRequest {
-  needServer: boolean;
-  /** Miners to launch now (0 while the server's address is unknown). */
+  /** Servers to launch now. */
+  serversWanted: number;
+  /** Active servers per agent id. */
+  serversOnAgent: ReadonlyMap<string, number>;
+  /** Every agent the framework has seen an offer from: a server shares an agent only when all of them have one... */
+  knownAgents: ReadonlySet<string>;
+  /** ...or when it has waited long enough for an agent of its own. */
+  spreadWaitOver: boolean;
+  /** Miners to launch now (0 while no server's address is known). */
   minersWanted: number;
   server: TaskShape;
   miner: TaskShape;
   maxMinersPerAgent: number;
   /** Miners already running or launching, per agent id. */
   minersOnAgent: ReadonlyMap<string, number>;
+  /** Use at most this many offers (one ACCEPT call each); the rest stay unused. Default: no limit. */
+  maxOffers?: number;
 }
 
 export const SERVER_PORT_COUNT = 2;
@@ -42,7 +53,9 @@ export interface PlacementResult {
   /** Offers nothing was placed on: decline them. */
   unused: Offer[];
   /** What could not be placed in these offers. */
-  unplaced: { server: boolean; miners: number };
+  unplaced: { servers: number; miners: number };
+  /** maxOffers stopped the placement while something was still wanted: unused offers may fit. */
+  capped: boolean;
 }
 
 function placeServer(budget: OfferBudget, shape: TaskShape): PlannedServer {
@@ -66,19 +79,34 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
   validateShape('miner', req.miner);
   const budgets = offers.map((offer) => new OfferBudget(offer));
   const planned = new Map<Offer, PlannedTask[]>();
+  const maxOffers = req.maxOffers ?? Number.POSITIVE_INFINITY;
+  let capped = false;
+  const usable = (b: OfferBudget) => {
+    if (planned.has(b.offer) || planned.size < maxOffers) return true;
+    capped = true;
+    return false;
+  };
   const add = (offer: Offer, task: PlannedTask) => {
     const list = planned.get(offer) ?? [];
     list.push(task);
     planned.set(offer, list);
   };
 
-  let needServer = req.needServer;
-  if (needServer) {
-    const budget = budgets.find((b) => b.fits({ ...req.server, ports: SERVER_PORT_COUNT }));
-    if (budget) {
-      add(budget.offer, placeServer(budget, req.server));
-      needServer = false;
+  let servers = Math.max(0, req.serversWanted);
+  const serversOn = new Map(req.serversOnAgent);
+  const hasServer = (agent: string) => (serversOn.get(agent) ?? 0) > 0;
+  const serverNeed = { ...req.server, ports: SERVER_PORT_COUNT };
+  for (; servers > 0; servers--) {
+    const fitting = budgets.filter((b) => b.fits(serverNeed) && usable(b));
+    let budget = fitting.find((b) => !hasServer(b.offer.agent_id.value));
+    const everyAgentHasOne = () => [...req.knownAgents].every(hasServer) && budgets.every((b) => hasServer(b.offer.agent_id.value));
+    if (!budget && (req.spreadWaitOver || everyAgentHasOne())) {
+      // Next to the fewest other servers.
+      budget = fitting.sort((a, b) => (serversOn.get(a.offer.agent_id.value) ?? 0) - (serversOn.get(b.offer.agent_id.value) ?? 0))[0];
     }
+    if (!budget) break;
+    add(budget.offer, placeServer(budget, req.server));
+    serversOn.set(budget.offer.agent_id.value, (serversOn.get(budget.offer.agent_id.value) ?? 0) + 1);
   }
 
   let miners = Math.max(0, req.minersWanted);
@@ -86,7 +114,7 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
   for (const budget of budgets) {
     if (miners === 0) break;
     const agent = budget.offer.agent_id.value;
-    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner)) {
+    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner) && usable(budget)) {
       add(budget.offer, placeMiner(budget, req.miner));
       perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
       miners -= 1;
@@ -100,5 +128,5 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
     if (tasks) launches.push({ offer, tasks });
     else unused.push(offer);
   }
-  return { launches, unused, unplaced: { server: needServer, miners } };
+  return { launches, unused, unplaced: { servers, miners }, capped: capped && (servers > 0 || miners > 0) };
 }

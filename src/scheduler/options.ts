@@ -39,6 +39,15 @@ export function defaultServerMem(miners: number): number {
   return 128 + 32 * Math.max(1, Math.ceil(miners / 1000));
 }
 
+/** At most this many servers in a tier (each one needs its own index, ports and upstream connections). */
+export const MAX_SERVERS = 64;
+
+/** `--servers`: default 2 when there are 2 or more miners (no single point of failure), else 1. */
+export function parseServers(value: string | undefined, miners: number): number {
+  if (value === undefined) return miners >= 2 ? 2 : 1;
+  return parseNumber('--servers', value, { min: 1, max: MAX_SERVERS, integer: true });
+}
+
 export interface UpstreamFlags {
   pool?: string[];
   user?: string;
@@ -141,6 +150,8 @@ export interface ScheduleFlags extends UpstreamFlags, FetchFlags {
   stateFile: string;
   failoverTimeout: string;
   miners: string;
+  servers?: string;
+  maxRelaunchFraction: string;
   minerCpus: string;
   minerMem?: string;
   serverCpus: string;
@@ -180,7 +191,7 @@ export interface ScheduleSettings {
   fetch?: FetchSettings;
   framework: {
     name: string; user: string; roles: string[]; failoverTimeoutSeconds: number; principal?: string;
-    miners: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
+    miners: number; servers: number; maxRelaunchFraction: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
     maxMinersPerAgent: number; container: ContainerOptions; declineRefuseSeconds: number; reviveIntervalMs: number;
     launchTimeoutMs: number; reconcileIntervalMs: number; teardownOnExit: boolean; upstream: UpstreamOptions; secrets: TaskSecrets;
     taskLogLevel: LogLevel;
@@ -213,6 +224,8 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
 
   const minerCpus = parseNumber('--miner-cpus', flags.minerCpus, { min: 0.1, max: 1024 });
   const miners = parseNumber('--miners', flags.miners, { min: 0, max: 100_000, integer: true });
+  const servers = parseServers(flags.servers, miners);
+  const maxRelaunchFraction = parseNumber('--max-relaunch-fraction', flags.maxRelaunchFraction, { min: 0.0001, max: 1 });
   const threads = Math.max(1, Math.floor(minerCpus));
   const mode = flags.container as ContainerMode;
   if (!CONTAINER_MODES.includes(mode)) throw new Error(`--container must be one of ${CONTAINER_MODES.join(', ')}, got '${flags.container}'`);
@@ -245,6 +258,8 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
       failoverTimeoutSeconds: parseNumber('--failover-timeout', flags.failoverTimeout, { min: 0 }),
       ...(flags.principal ? { principal: flags.principal } : {}),
       miners,
+      servers,
+      maxRelaunchFraction,
       server: {
         cpus: parseNumber('--server-cpus', flags.serverCpus, { min: 0.1, max: 1024 }),
         mem: flags.serverMem ? parseNumber('--server-mem', flags.serverMem, { min: 32 }) : defaultServerMem(miners),
@@ -266,6 +281,7 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
 
 export interface LocalFlags extends UpstreamFlags {
   miners: string;
+  servers?: string;
   threads?: string;
   listen: string;
   serverHttp: string;
@@ -277,6 +293,7 @@ export interface LocalFlags extends UpstreamFlags {
 
 export interface LocalSettings {
   miners: number;
+  servers: number;
   threadsPerMiner: number;
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
@@ -293,15 +310,22 @@ export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
   const threadsPerMiner = flags.threads
     ? parseNumber('--threads', flags.threads, { min: 1, max: 1024, integer: true })
     : Math.max(1, Math.floor(cores / miners));
+  const servers = parseServers(flags.servers, miners);
   const stratum = parseHostPort(flags.listen, '--listen');
   const serverHttp = parseHostPort(flags.serverHttp, '--server-http');
   if (stratum.port === 0 || serverHttp.port === 0) throw new Error('--listen and --server-http need fixed ports (miners must know where to connect)');
-  if (stratum.port === serverHttp.port) throw new Error('--listen and --server-http must use different ports');
+  // Server i listens on both ports + i.
+  const last = servers - 1;
+  if (stratum.port + last > 65535 || serverHttp.port + last > 65535) throw new Error(`--servers ${servers} needs ports up to --listen/--server-http + ${last}, above 65535`);
+  if (Math.abs(stratum.port - serverHttp.port) <= last) {
+    throw new Error(last === 0 ? '--listen and --server-http must use different ports'
+      : `--listen and --server-http must use different ports, more than ${last} apart: server i uses both + i (--servers ${servers})`);
+  }
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(flags.workerPrefix)) throw new Error(`--worker-prefix must be 1-32 letters, digits, '.', '_' or '-', got '${flags.workerPrefix}'`);
   const logLevel = parseLogLevel('--log-level', flags.logLevel);
   const { upstream, secrets } = parseUpstream(flags, env);
   return {
-    miners, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets, logLevel,
+    miners, servers, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets, logLevel,
     ...(flags.http ? { http: parseHostPort(flags.http, '--http') } : {}),
   };
 }

@@ -33,6 +33,11 @@ function parseState(text: string, path: string): PersistedState {
     if (typeof t?.taskId !== 'string' || (t.role !== 'server' && t.role !== 'miner') || typeof t.agentId !== 'string') {
       throw new Error(`state file ${path}: malformed task record ${JSON.stringify(t)}`);
     }
+    // Written before the tier of servers: a miner had one server.
+    if (t.role === 'miner' && t.servers === undefined && typeof t.server === 'string') {
+      t.servers = [t.server];
+      delete t.server;
+    }
   }
   return obj as unknown as PersistedState;
 }

@@ -18,7 +18,7 @@ import type { FetchOptions } from './fetch.js';
 import type { CommandInfo, ContainerInfo, HealthCheck, Label, TaskInfo } from './mesos-types.js';
 import type { PlannedMiner, PlannedServer } from './matching.js';
 import {
-  minerCommand, serverCommand, type LogLevel, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
+  endpointKey, minerCommand, serverCommand, type LogLevel, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export type ContainerMode = 'docker' | 'mesos' | 'command' | 'fetch';
@@ -42,6 +42,7 @@ export const BRIDGE_CONTAINER_PORTS = { stratum: 3333, http: 8080 } as const;
 export const LABEL_ROLE = 'mesos-miner.role';
 export const LABEL_FRAMEWORK = 'mesos-miner.framework';
 export const LABEL_SERVER = 'mesos-miner.server';
+export const LABEL_SERVER_INDEX = 'mesos-miner.server-index';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -111,6 +112,8 @@ export interface ServerTaskInput {
   taskId: string;
   agentId: string;
   planned: PlannedServer;
+  /** Place in the tier: `serve --server-index`, part of the task name. */
+  index: number;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
   container: ContainerOptions;
@@ -125,11 +128,12 @@ export function buildServerTask(input: ServerTaskInput): TaskInfo {
   const cmd = serverCommand(input.upstream, input.secrets, {
     stratum: `0.0.0.0:${inside.stratum}`,
     http: `0.0.0.0:${inside.http}`,
-  }, { level: input.logLevel });
-  // Health checks run in the task's network namespace, so they use the port the server binds there.
+  }, { level: input.logLevel }, input.index);
+  // Health checks run in the task's network namespace, so they use the port the server binds there. /health fails
+  // once the server's upstream has been down for `serve --unhealthy-after`: Mesos then replaces the server.
   const healthCheck: HealthCheck = {
     type: 'HTTP',
-    http: { port: inside.http, path: '/status', scheme: 'http', statuses: [200] },
+    http: { port: inside.http, path: '/health', scheme: 'http', statuses: [200] },
     delay_seconds: 5,
     interval_seconds: 10,
     timeout_seconds: 5,
@@ -137,13 +141,15 @@ export function buildServerTask(input: ServerTaskInput): TaskInfo {
     grace_period_seconds: 60,
   };
   const task: TaskInfo = {
-    name: `${input.frameworkName}-server`,
+    name: `${input.frameworkName}-server-${input.index}`,
     task_id: { value: input.taskId },
     agent_id: { value: input.agentId },
     resources: planned.resources,
     command: commandInfo(cmd, container),
     health_check: healthCheck,
-    labels: labels(input.frameworkName, 'server', [{ key: 'mesos-miner.stratum-port', value: String(planned.ports.stratum) }]),
+    labels: labels(input.frameworkName, 'server', [
+      { key: 'mesos-miner.stratum-port', value: String(planned.ports.stratum) }, { key: LABEL_SERVER_INDEX, value: String(input.index) },
+    ]),
     // The server forwards pending shares on SIGTERM before it exits.
     kill_policy: { grace_period: { nanoseconds: 30 * SECOND_NS } },
   };
@@ -160,7 +166,8 @@ export interface MinerTaskInput {
   taskId: string;
   agentId: string;
   planned: PlannedMiner;
-  server: ServerEndpoint;
+  /** Every server, in this miner's failover order (its primary first). */
+  servers: ServerEndpoint[];
   worker: string;
   secrets: TaskSecrets;
   container: ContainerOptions;
@@ -169,12 +176,14 @@ export interface MinerTaskInput {
 
 /**
  * A miner has no port of its own, so its health check is a COMMAND that proves the miner's network can reach
- * its server's stratum port: a miner cut off from its server hashes nothing, and after a few failures Mesos
- * kills it and the framework relaunches it with the current server address.
+ * the stratum port of at least one of its servers (all are tried at once): a miner whose primary server is gone
+ * mines through another and stays healthy; one cut off from every server hashes nothing, and after a few failures
+ * Mesos kills it and the framework relaunches it with the current server addresses.
  */
-export function minerHealthCheck(server: ServerEndpoint, node = 'node'): HealthCheck {
-  const probe = `const s=require('net').connect(${server.port},${JSON.stringify(server.host)});`
-    + `s.setTimeout(4000,()=>process.exit(1));s.on('connect',()=>{s.end();process.exit(0)});s.on('error',()=>process.exit(1))`;
+export function minerHealthCheck(servers: readonly ServerEndpoint[], node = 'node'): HealthCheck {
+  const targets = JSON.stringify(servers.map((s) => [s.port, s.host]));
+  const probe = `const n=require('net'),t=${targets};let f=0;setTimeout(()=>process.exit(1),4000);`
+    + `for(const[p,h]of t){const s=n.connect(p,h);s.on('connect',()=>process.exit(0));s.on('error',()=>{if(++f===t.length)process.exit(1)})}`;
   return {
     type: 'COMMAND',
     command: { shell: false, value: node, arguments: ['node', '-e', probe] },
@@ -187,15 +196,15 @@ export function minerHealthCheck(server: ServerEndpoint, node = 'node'): HealthC
 }
 
 export function buildMinerTask(input: MinerTaskInput): TaskInfo {
-  const cmd = minerCommand(input.server, input.worker, input.planned.threads, input.secrets, { level: input.logLevel });
+  const cmd = minerCommand(input.servers, input.worker, input.planned.threads, input.secrets, { level: input.logLevel });
   const task: TaskInfo = {
     name: `${input.frameworkName}-${input.worker}`,
     task_id: { value: input.taskId },
     agent_id: { value: input.agentId },
     resources: input.planned.resources,
     command: commandInfo(cmd, input.container),
-    health_check: minerHealthCheck(input.server, nodeOf(input.container)),
-    labels: labels(input.frameworkName, 'miner', [{ key: LABEL_SERVER, value: `${input.server.host}:${input.server.port}` }]),
+    health_check: minerHealthCheck(input.servers, nodeOf(input.container)),
+    labels: labels(input.frameworkName, 'miner', [{ key: LABEL_SERVER, value: endpointKey(input.servers[0]!) }]),
     kill_policy: { grace_period: { nanoseconds: 10 * SECOND_NS } },
   };
   const info = containerInfo(input.container);

@@ -3,6 +3,7 @@
 // left for a terminal one is never resurrected. TASK_LOST / TASK_UNREACHABLE are not terminal: the agent may
 // come back, so such a task is kept (not counted) and killed later if it reappears and is surplus.
 import type { TaskStatus } from './mesos-types.js';
+import { listKey } from './tier.js';
 import type { TaskRole } from './topology.js';
 
 /** 'INTENT': recorded and persisted before ACCEPT, no status update seen yet. */
@@ -18,8 +19,10 @@ export interface TaskRecord {
   state: TaskPhase;
   /** Server: host ports of stratum and HTTP status. */
   ports?: { stratum: number; http: number };
-  /** Miner: the server endpoint (host:port) it was launched against. */
-  server?: string;
+  /** Server: its place in the tier (`serve --server-index`), unique among the servers the framework knows. */
+  index?: number;
+  /** Miner: the server endpoints (host:port) it was launched with, in its failover order (its primary first). */
+  servers?: string[];
   cpus: number;
   mem: number;
   launchedAt: number;
@@ -28,7 +31,7 @@ export interface TaskRecord {
   healthy?: boolean;
   reason?: string;
   message?: string;
-  /** We asked Mesos to kill it (server move, surplus, unknown): its end is not a failure. */
+  /** We asked Mesos to kill it (rolling relaunch, surplus, unknown): its end is not a failure. */
   killRequested?: boolean;
 }
 
@@ -57,16 +60,25 @@ interface TaskIndex {
   active: Record<TaskRole, number>;
   /** Active miners per agent id. */
   minersOnAgent: Map<string, number>;
-  /** Active miners per server endpoint they were launched against. */
-  minersForServer: Map<string, number>;
-  /** Every server record (few: the current one, a replacement, one on an unreachable agent). */
+  /** Active servers per agent id. */
+  serversOnAgent: Map<string, number>;
+  /** Active miners per primary server endpoint (the first of their list). */
+  primaries: Map<string, number>;
+  /** Every server record (few: the tier, replacements, ones on unreachable agents). */
   servers: Set<TaskRecord>;
-  /** Miners not asked to die, in any state, by server endpoint. */
-  minersByServer: Map<string, Set<TaskRecord>>;
+  /** Miners not asked to die, in any state, by the exact server list they were launched with. */
+  minersByList: Map<string, Set<TaskRecord>>;
+  /** Active miners not yet RUNNING. */
+  minersStarting: number;
+  /** RUNNING tasks (not kill-requested) per role. */
+  running: Record<TaskRole, number>;
 }
 
 function emptyIndex(): TaskIndex {
-  return { active: { server: 0, miner: 0 }, minersOnAgent: new Map(), minersForServer: new Map(), servers: new Set(), minersByServer: new Map() };
+  return {
+    active: { server: 0, miner: 0 }, minersOnAgent: new Map(), serversOnAgent: new Map(), primaries: new Map(), servers: new Set(),
+    minersByList: new Map(), minersStarting: 0, running: { server: 0, miner: 0 },
+  };
 }
 
 function bump(map: Map<string, number>, key: string, by: number): void {
@@ -90,21 +102,25 @@ export class TaskStore {
       if (sign === 1) ix.servers.add(r);
       else ix.servers.delete(r);
     } else if (!r.killRequested) {
-      const key = r.server ?? '';
-      let set = ix.minersByServer.get(key);
+      const key = listKey(r.servers ?? []);
+      let set = ix.minersByList.get(key);
       if (sign === 1) {
-        if (!set) ix.minersByServer.set(key, (set = new Set()));
+        if (!set) ix.minersByList.set(key, (set = new Set()));
         set.add(r);
       } else if (set) {
         set.delete(r);
-        if (set.size === 0) ix.minersByServer.delete(key);
+        if (set.size === 0) ix.minersByList.delete(key);
       }
     }
     if (!ACTIVE_STATES.has(r.state) || r.killRequested) return;
     ix.active[r.role] += sign;
+    if (r.state === 'TASK_RUNNING') ix.running[r.role] += sign;
     if (r.role === 'miner') {
       bump(ix.minersOnAgent, r.agentId, sign);
-      bump(ix.minersForServer, r.server ?? '', sign);
+      bump(ix.primaries, r.servers?.[0] ?? '', sign);
+      if (r.state !== 'TASK_RUNNING') ix.minersStarting += sign;
+    } else {
+      bump(ix.serversOnAgent, r.agentId, sign);
     }
   }
 
@@ -156,19 +172,33 @@ export class TaskStore {
     return this.index.minersOnAgent;
   }
 
-  activeMinersFor(serverKey: string): number {
-    return this.index.minersForServer.get(serverKey) ?? 0;
+  /** Active servers per agent id (a live view). */
+  activeServersOnAgents(): ReadonlyMap<string, number> {
+    return this.index.serversOnAgent;
+  }
+
+  /** Active miners per primary server endpoint (a live view: copy it before changing it). */
+  primaryCounts(): ReadonlyMap<string, number> {
+    return this.index.primaries;
   }
 
   servers(): TaskRecord[] {
     return [...this.index.servers];
   }
 
-  /** Miners not asked to die that were launched against another server than `serverKey`. */
-  minersNotFor(serverKey: string): TaskRecord[] {
-    const out: TaskRecord[] = [];
-    for (const [key, set] of this.index.minersByServer) if (key !== serverKey) out.push(...set);
-    return out;
+  /** Miners not asked to die, by the list key (tier.listKey) of the servers they were launched with (a live view). */
+  minerGroups(): Iterable<[string, ReadonlySet<TaskRecord>]> {
+    return this.index.minersByList;
+  }
+
+  /** Active miners not yet RUNNING. */
+  minersStarting(): number {
+    return this.index.minersStarting;
+  }
+
+  /** RUNNING tasks of a role, not counting those we asked to die. */
+  runningCount(role: TaskRole): number {
+    return this.index.running[role];
   }
 
   /** Tasks whose end we have not seen: what explicit reconciliation asks about. */
@@ -210,7 +240,8 @@ export class TaskStore {
     return { kind: 'changed', record, previous };
   }
 
+  /** For JSON.stringify at once (no copy: the records are serialised before anything can change them). */
   toJSON(): TaskRecord[] {
-    return this.all().map((t) => ({ ...t }));
+    return this.all();
   }
 }

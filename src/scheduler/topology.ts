@@ -1,5 +1,6 @@
-// The topology both launchers run: one `serve` task and N `mine` tasks pointed at it. This module owns
-// the exact command lines so Mesos tasks and local child processes start the same programs the same way.
+// The topology both launchers run: a tier of `serve` tasks and N `mine` tasks, each given every server in its
+// failover order. This module owns the exact command lines so Mesos tasks and local child processes start the
+// same programs the same way.
 // Secrets only ever go into `env`; `args` is visible to anyone reading Mesos state or `ps`.
 
 import type { LogFormat } from '../log.js';
@@ -68,8 +69,10 @@ export interface ServerListen {
   http: string;
 }
 
-export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen, logs: TaskLogs = {}): TaskCommand {
+/** `index`: the server's place in the tier (solo: its identity in the coinbase, unique among live servers). */
+export function serverCommand(upstream: UpstreamOptions, secrets: TaskSecrets, listen: ServerListen, logs: TaskLogs = {}, index?: number): TaskCommand {
   const args = ['serve', '--listen', listen.stratum, '--http', listen.http];
+  if (index !== undefined) args.push('--server-index', String(index));
   if (upstream.bitcoind) {
     // The credentials (also those of a cookie file, which only exists on the scheduler's machine) go in env.
     args.push('--bitcoind', redactUrl(upstream.bitcoind));
@@ -93,12 +96,19 @@ export function endpointKey(endpoint: ServerEndpoint): string {
   return `${endpoint.host}:${endpoint.port}`;
 }
 
-export function minerCommand(endpoint: ServerEndpoint, worker: string, threads: number, secrets: TaskSecrets, logs: TaskLogs = {}): TaskCommand {
+/** The inverse of endpointKey (the port follows the last ':'). */
+export function parseEndpointKey(key: string): ServerEndpoint {
+  const at = key.lastIndexOf(':');
+  return { host: key.slice(0, at), port: Number(key.slice(at + 1)) };
+}
+
+/** `servers` in failover order: `mine` starts on the first and returns to it after its --fallback-time. */
+export function minerCommand(servers: readonly ServerEndpoint[], worker: string, threads: number, secrets: TaskSecrets, logs: TaskLogs = {}): TaskCommand {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
-  const args = [
-    'mine', '-o', `stratum+tcp://${endpoint.host}:${endpoint.port}`, '-u', worker, '-t', String(threads),
-    '--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info',
-  ];
+  if (servers.length === 0) throw new Error('a miner needs at least one server');
+  const args = ['mine'];
+  for (const s of servers) args.push('-o', `stratum+tcp://${s.host}:${s.port}`);
+  args.push('-u', worker, '-t', String(threads), '--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info');
   const env: Record<string, string> = {};
   if (secrets.minerPassword) env[ENV_MINER_PASS] = secrets.minerPassword;
   return { role: 'miner', args, env };

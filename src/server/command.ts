@@ -10,6 +10,7 @@ import { ENV_MINER_PASSWORD, ENV_POOL_PASS, SERVE_DEFAULTS, describeServeConfig,
 import { ServerDashboard } from './dashboard.js';
 import { StatusHttpServer } from './http.js';
 import { MinerServer } from './miner-server.js';
+import { UpstreamHealth } from './upstream-health.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -41,6 +42,8 @@ export function registerServeCommand(program: Command): void {
     .option('--upstream-connections <n>', 'pool connections opened at most when miners exhaust the extranonce space', d.upstreamConnections)
     .option('--fallback-time <s>', 'go back to the first --pool once it has been healthy this long; 0 = never', d.fallbackTime)
     .option('--shutdown-grace <s>', 'on SIGTERM, wait this long for shares in flight upstream (the process is killed 5 s later at the latest)', d.shutdownGrace)
+    .option('--server-index <n>', 'index of this server in a tier (0..65535); solo: written into every coinbase, so servers never hash the same header')
+    .option('--unhealthy-after <s>', 'GET /health answers 503 once the upstream has been down this long (0 = never)', d.unhealthyAfter)
     .option('--log-format <json|pretty>', 'log format (default: pretty on a terminal, JSON otherwise)')
     .option('--log-level <level>', 'log level (trace, debug, info, warn, error)', d.logLevel)
     .action(async (flags: ServeFlags & { poolPassFile?: string }, command: Command) => {
@@ -55,6 +58,7 @@ export function registerServeCommand(program: Command): void {
       const upstream: Upstream = config.solo
         ? new BitcoindUpstream({
             ...config.solo,
+            ...(config.serverIndex !== undefined ? { serverIndex: config.serverIndex } : {}),
             logger: log,
             onFatal: (err) => {
               log.error({ err: err.message }, 'solo mining cannot continue');
@@ -86,13 +90,16 @@ export function registerServeCommand(program: Command): void {
         defaultMetrics: true,
         logger: log,
       });
+      const health = new UpstreamHealth(upstream, config.unhealthyAfterMs);
+      const serverIndex = config.serverIndex;
       let dashboard: ServerDashboard | null = null;
       let http: StatusHttpServer | null = null;
       try {
         if (config.http) {
           dashboard = new ServerDashboard(server);
-          const status = (limit: number) => server.status(Date.now(), limit);
-          http = new StatusHttpServer({ ...config.http, status, registry: server.metrics.registry, pages: dashboard, logger: log });
+          const status = (limit: number) => ({ ...(serverIndex !== undefined ? { serverIndex } : {}), health: health.report(), ...server.status(Date.now(), limit) });
+          const report = () => health.report();
+          http = new StatusHttpServer({ ...config.http, status, health: report, registry: server.metrics.registry, pages: dashboard, logger: log });
         }
         await server.listen();
         if (http) {

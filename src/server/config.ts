@@ -30,6 +30,8 @@ export interface ServeFlags extends SoloFlags {
   upstreamConnections?: string;
   fallbackTime?: string;
   shutdownGrace?: string;
+  serverIndex?: string;
+  unhealthyAfter?: string;
   logFormat?: string;
   logLevel?: string;
 }
@@ -58,6 +60,10 @@ export interface ServeConfig {
   /** Proxy mode: back to the first --pool once it has been healthy this long (0 = never). */
   fallbackTimeMs: number;
   shutdownGraceMs: number;
+  /** Index in a tier of servers (schedule/local --servers); in solo mode the first two bytes of extranonce1. */
+  serverIndex: number | undefined;
+  /** The upstream down this long makes GET /health fail (0: never). */
+  unhealthyAfterMs: number;
   logFormat: LogFormat | undefined;
   logLevel: string;
 }
@@ -76,6 +82,7 @@ export const SERVE_DEFAULTS = {
   upstreamConnections: '4',
   fallbackTime: '120',
   shutdownGrace: '10',
+  unhealthyAfter: '60',
   logLevel: 'info',
 } as const;
 
@@ -101,11 +108,19 @@ export function parsePositive(flag: string, value: string, opts: { integer?: boo
   return n;
 }
 
-/** Seconds before going back to the first pool, 0 = never; in milliseconds. */
-function parseFallbackTime(value: string): number {
+/** A whole number in 0..65535 (two bytes of the solo coinbase). */
+function parseIndex(flag: string, value: string): number {
+  const text = value.trim();
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 0xffff)) throw new Error(`${flag} must be a whole number in 0..65535, got '${value}'`);
+  return n;
+}
+
+/** Seconds in 0..max, where 0 means never. */
+function parseSecondsOrZero(flag: string, value: string, max: number): number {
   const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 0 && n <= 86_400)) throw new Error(`--fallback-time must be seconds in 0..86400 (0 = never), got '${value}'`);
-  return Math.round(n * 1000);
+  if (!(n >= 0 && n <= max)) throw new Error(`${flag} must be seconds in 0..${max} (0 = never), got '${value}'`);
+  return n;
 }
 
 function readSecretFile(flag: string, path: string, read: (p: string) => string): string {
@@ -160,8 +175,10 @@ export function resolveServeConfig(
     maxDifficulty,
     initialDifficulty: Math.min(Math.max(startRaw, minDifficulty), maxDifficulty),
     upstreamConnections: parsePositive('--upstream-connections', flags.upstreamConnections ?? d.upstreamConnections, { integer: true, max: 64 }),
-    fallbackTimeMs: parseFallbackTime(flags.fallbackTime ?? d.fallbackTime),
+    fallbackTimeMs: Math.round(parseSecondsOrZero('--fallback-time', flags.fallbackTime ?? d.fallbackTime, 86_400) * 1000),
     shutdownGraceMs: parsePositive('--shutdown-grace', flags.shutdownGrace ?? d.shutdownGrace, { max: 600 }) * 1000,
+    serverIndex: flags.serverIndex === undefined ? undefined : parseIndex('--server-index', flags.serverIndex),
+    unhealthyAfterMs: Math.round(parseSecondsOrZero('--unhealthy-after', flags.unhealthyAfter ?? d.unhealthyAfter, 86_400) * 1000),
     logFormat: flags.logFormat === undefined ? undefined : parseLogFormat(flags.logFormat),
     logLevel: flags.logLevel ?? d.logLevel,
   };

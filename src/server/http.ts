@@ -1,10 +1,12 @@
-// The stats endpoint: GET /status (JSON) and GET /metrics (Prometheus text), and a live page when one is given.
-// Read-only; anything else is 404/405.
+// The stats endpoint: GET /status (JSON), GET /metrics (Prometheus text), GET /health (200, or 503 when the
+// server is unhealthy: what the Mesos health check probes), and a live page when one is given. Read-only;
+// anything else is 404/405.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { listenOn } from '../listen-address.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { HealthReport } from './upstream-health.js';
 
 export interface StatusHttpOptions {
   host: string;
@@ -14,6 +16,8 @@ export interface StatusHttpOptions {
   registry: Registry;
   /** The live page and its files (GET /, /assets/*, /events); answers true for the paths it serves. */
   pages?: { handle(path: string, req: IncomingMessage, res: ServerResponse): boolean };
+  /** GET /health (and /healthz): 200 when healthy, 503 otherwise; always 200 without it. */
+  health?: () => HealthReport;
   logger?: Logger;
 }
 
@@ -72,12 +76,18 @@ export class StatusHttpServer {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    if (path === '/' || path === '/healthz') {
+    if (path === '/health' || path === '/healthz') {
+      const report = this.options.health?.() ?? { healthy: true };
+      res.writeHead(report.healthy ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(report) + '\n');
+      return;
+    }
+    if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok: see /status and /metrics\n');
+      res.end('ok: see /status, /metrics and /health\n');
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /status or /metrics\n');
+    res.end('not found: try /status, /metrics or /health\n');
   }
 }

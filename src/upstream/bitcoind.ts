@@ -10,7 +10,8 @@
 // node's best chain (bcoin answers submitblock with null for a side-chain block too); otherwise it is orphaned.
 //
 // One extranonce space: 4 bytes of extranonce1 chosen here + 8 bytes of extranonce2 that the miner server splits
-// among its miners (4-byte prefixes). A new tip is a clean job at once; a better template for the same tip (more
+// among its miners (4-byte prefixes). With a server index (a tier of servers on one node), the first two bytes of
+// extranonce1 are that index: no two servers of a tier can build the same coinbase, hence the same header. A new tip is a clean job at once; a better template for the same tip (more
 // fees) is a non-clean job at most every `minJobIntervalMs`. When the node is unreachable the state is
 // 'disconnected' and the last job stays valid (its tip has not moved as far as we know).
 import { randomBytes } from 'node:crypto';
@@ -70,6 +71,11 @@ export interface BitcoindUpstreamOptions {
   versionMask?: number;
   /** Our part of the coinbase extranonce (4 bytes hex; random by default). */
   extranonce1?: string;
+  /**
+   * This server's index in a tier of servers mining on the same node (0..65535): the first two bytes of extranonce1,
+   * so servers with different indexes never hash the same header. The other two bytes stay random.
+   */
+  serverIndex?: number;
   /** Called when solo mining cannot go on (payout address not valid on the node's network). */
   onFatal?: (err: Error) => void;
   logger?: LogSink;
@@ -190,6 +196,12 @@ export class BitcoindUpstream extends EventEmitter<UpstreamEvents> implements Up
     this.extranonce1 = options.extranonce1 ? Buffer.from(options.extranonce1, 'hex') : randomBytes(4);
     if (this.extranonce1.length !== 4 || (options.extranonce1 && options.extranonce1.length !== 8)) {
       throw new Error(`solo extranonce1 must be 4 bytes of hex, got ${JSON.stringify(options.extranonce1)}`);
+    }
+    if (options.serverIndex !== undefined) {
+      if (!Number.isInteger(options.serverIndex) || options.serverIndex < 0 || options.serverIndex > 0xffff) {
+        throw new Error(`server index must be an integer in 0..65535, got ${options.serverIndex}`);
+      }
+      this.extranonce1.writeUInt16BE(options.serverIndex, 0);
     }
     this.space = { spaceId: SOLO_SPACE_ID, extranonce1: this.extranonce1.toString('hex'), extranonce2Size: SOLO_EXTRANONCE2_SIZE };
     this.longpollEnabled = options.longpoll !== false;

@@ -110,7 +110,7 @@ describePeers('solo mining against the real regtest node', () => {
     const [stratumPort, httpPort] = [await freePort(), await freePort()];
     const start = await peers.rpc<number>('getblockcount');
     const local = spawnCli(
-      ['local', ...bitcoindFlags(), '--miners', '2', '--threads', '1', '--listen', `127.0.0.1:${stratumPort}`,
+      ['local', ...bitcoindFlags(), '--miners', '2', '--servers', '1', '--threads', '1', '--listen', `127.0.0.1:${stratumPort}`,
         '--server-http', `127.0.0.1:${httpPort}`, '--log-format', 'json'],
       { env: bitcoindEnv() },
     );
@@ -134,5 +134,5 @@ describePeers('solo mining against the real regtest node', () => {
 
 /** The server's JSON log lines in `local`'s output (each child's lines are prefixed with its name). */
 function serverLines(output: string) {
-  return jsonLines(output.split('\n').filter((l) => l.startsWith('[server] {')).map((l) => l.slice('[server] '.length)).join('\n'));
+  return jsonLines(output.split('\n').filter((l) => l.startsWith('[server-0] {')).map((l) => l.slice('[server-0] '.length)).join('\n'));
 }

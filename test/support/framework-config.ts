@@ -5,7 +5,7 @@ import { FRAMEWORK_DEFAULTS, type FrameworkConfig } from '../../src/scheduler/fr
 export function testFrameworkConfig(overrides: Partial<FrameworkConfig> = {}): FrameworkConfig {
   return {
     ...FRAMEWORK_DEFAULTS,
-    name: 'mm', user: 'miner', roles: ['*'], miners: 2,
+    name: 'mm', user: 'miner', roles: ['*'], miners: 2, servers: 1, tierWaitMs: 1000, serverStatsIntervalMs: 0, maxAcceptsInFlight: 1000,
     server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 }, maxMinersPerAgent: 1,
     upstream: { pools: ['stratum+tcp://pool.example:3333'], user: 'acct' }, secrets: {},
     container: { mode: 'docker', image: 'mesos-miner:test', network: 'HOST', forcePull: false, commandPath: '/usr/bin/mesos-miner' },
