@@ -134,5 +134,5 @@ describePeers('solo mining against the real regtest node', () => {
 
 /** The server's JSON log lines in `local`'s output (each child's lines are prefixed with its name). */
 function serverLines(output: string) {
-  return jsonLines(output.split('\n').filter((l) => l.startsWith('[server-0] {')).map((l) => l.slice('[server-0] '.length)).join('\n'));
+  return jsonLines(output.split('\n').filter((l) => l.startsWith('[server-0] {')).map((l) => `${l.slice('[server-0] '.length)}\n`).join(''));
 }
