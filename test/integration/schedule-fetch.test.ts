@@ -5,8 +5,10 @@
 // through the fetcher too. The steps run in order.
 import { execFile, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MesosTopology, runningAt, type Topology } from '../support/mesos-topology.js';
@@ -22,6 +24,7 @@ describePeers('schedule --container fetch -> the Mesos fetcher brings the bundle
   let scheduler: CliRun;
   let mesos: MesosTopology;
   let served: { uri: string; expect: string; bytes: number };
+  let bundleFile: string;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -49,8 +52,8 @@ describePeers('schedule --container fetch -> the Mesos fetcher brings the bundle
     const subscribed = await waitUntil(() => jsonLines(current.output()).find((l) => l.msg === 'subscribed'), 'the scheduler subscribed', 30_000, 50);
     mesos = new MesosTopology(peers, name);
     mesos.frameworkId = String(subscribed.frameworkId);
-    const line = jsonLines(current.output()).find((l) => l.msg === 'serving the bundle to the agents\' fetchers')!;
-    served = { uri: String(line.uri), expect: String(line.expect), bytes: Number(line.bytes) };
+    const line = jsonLines(current.output()).find((l) => l.msg === 'serving the bundle to the agents\' fetchers');
+    if (line) served = { uri: String(line.uri), expect: String(line.expect), bytes: Number(line.bytes) };
   }
 
   /** What the fetcher wrote before the task started (the head of the sandbox's stderr). */
@@ -99,7 +102,7 @@ describePeers('schedule --container fetch -> the Mesos fetcher brings the bundle
     expect((await within(scheduler.exit, 15_000, 'the first scheduler to exit')).code).toBe(0);
     // A bundle file as an operator makes it, and node packed the way nodejs.org ships it.
     const made = await run(process.execPath, [join(process.cwd(), 'dist', 'cli.js'), 'bundle', '-o', dir]);
-    const bundleFile = made.stdout.trim().split(/\s+/)[1]!;
+    bundleFile = made.stdout.trim().split(/\s+/)[1]!;
     const nodeDir = `node-v${process.versions.node}-linux-x64`;
     mkdirSync(join(dir, nodeDir, 'bin'), { recursive: true });
     copyFileSync(process.execPath, join(dir, nodeDir, 'bin', 'node'));
@@ -112,4 +115,32 @@ describePeers('schedule --container fetch -> the Mesos fetcher brings the bundle
     // The COMMAND health check (node -e, a TCP connect to the server) runs the fetched node too.
     await waitUntil(async () => (await mesos.tasks()).find((t) => t.id === miner.id && t.statuses.some((s) => s.healthy === true)), 'the miner healthy', 60_000, 500);
   }, 150_000);
+
+  it('--bundle-uri: the tasks fetch the bundle from where the operator hosts it (HTTP), once per agent', async () => {
+    scheduler.child.kill('SIGTERM');
+    expect((await within(scheduler.exit, 15_000, 'the second scheduler to exit')).code).toBe(0);
+    // The operator's file server: the bundle made in the step before, under its own name.
+    const requests: string[] = [];
+    const files = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      if (req.url !== `/apps/${basename(bundleFile)}`) return void res.writeHead(404).end();
+      // Content-Length on HEAD too: the agent sizes a download for its cache with a HEAD request first, and without
+      // a size it bypasses the cache (every task downloads the bundle again).
+      const bytes = readFileSync(bundleFile);
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': bytes.length }).end(req.method === 'HEAD' ? undefined : bytes);
+    });
+    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
+    try {
+      const uri = `http://127.0.0.1:${(files.address() as AddressInfo).port}/apps/${basename(bundleFile)}`;
+      await startScheduler('ituri', ['--bundle-uri', uri]);
+      const { server, miner } = await mesos.steady('the server and the miner RUNNING from the hosted bundle', 60_000);
+      expect(fetcherLog(server.id)).toContain(`Downloading resource from '${uri}'`);
+      expect(fetcherLog(miner.id)).toMatch(/"action":"RETRIEVE_FROM_CACHE"/);
+      expect(requests.filter((r) => r.startsWith('GET'))).toEqual([`GET /apps/${basename(bundleFile)}`]);
+      const pid = await waitUntil(() => mesos.taskPid('mine'), 'the miner process');
+      expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(realpathSync(mesos.sandbox(miner.id)));
+    } finally {
+      await new Promise((resolve) => files.close(resolve));
+    }
+  }, 120_000);
 });
