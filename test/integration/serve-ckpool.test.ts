@@ -7,7 +7,8 @@ import path from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
 import { expect, it } from 'vitest';
 import { describePeers, usePeers } from '../support/peers.js';
-import { jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
+import type { MinerServerStatus } from '../../src/server/miner-server.js';
+import { freePortPair, jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
 import { startServe } from '../support/serve-process.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
@@ -97,5 +98,45 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     expect(height).toBeGreaterThan(startHeight);
     const foundHashes = new Set(found.map((l) => l.hash));
     for (let h = startHeight + 1; h <= height; h++) expect(foundHashes.has(await peers.rpc<string>('getblockhash', [h]))).toBe(true);
+  }, 240_000);
+
+  it('local --servers 2 in front of ckpool: each server has its own pool connection and extranonce space; both miners\' blocks reach the chain', async () => {
+    const { peers, children } = fixture;
+    const startHeight = await peers.rpc<number>('getblockcount');
+    const [stratum, http] = [await freePortPair(), await freePortPair()];
+    const local = spawnCli([
+      'local', '--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.tier', '--servers', '2', '--miners', '2', '--threads', '1',
+      '--listen', `127.0.0.1:${stratum}`, '--server-http', `127.0.0.1:${http}`, '--log-format', 'json', '--log-level', 'warn',
+    ], { env: { MESOS_MINER_POOL_PASS: 'x' } });
+    children.push(local.child);
+    const status = async (port: number): Promise<MinerServerStatus | undefined> => {
+      try {
+        return (await (await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(10_000) })).json()) as MinerServerStatus;
+      } catch {
+        return undefined; // not listening yet
+      }
+    };
+    // Miner local-i has server i-1 as its primary: each server carries one miner, and ckpool accepts shares from both.
+    const servers = await waitUntil(async () => {
+      const both = [await status(http), await status(http + 1)];
+      return both.every((s) => s && s.stats.upstream.accepted >= 1 && s.miners.length === 1) ? (both as MinerServerStatus[]) : undefined;
+    }, 'shares accepted by ckpool through each server', 150_000, 500);
+    local.child.kill('SIGTERM');
+    expect(await within(local.exit, 60_000, 'local exit')).toEqual({ code: 0, signal: null });
+
+    // Two pool sessions: ckpool gave each server its own extranonce1, so no two miners of the tier hash one header.
+    const spaces = servers.map((s) => s.upstream.spaces.map((x) => x.extranonce1));
+    expect(spaces.every((x) => x.length >= 1)).toBe(true);
+    expect(new Set(spaces.flat()).size).toBe(spaces.flat().length);
+    expect(servers.map((s) => s.miners[0]!.worker).sort()).toEqual(['local-1', 'local-2']);
+    // The chain: blocks from both servers' sessions, told apart by the extranonce1 in their coinbase.
+    const height = await peers.rpc<number>('getblockcount');
+    const byServer = new Set<number>();
+    for (let h = startHeight + 1; h <= height; h++) {
+      const block = bitcoin.Block.fromHex(await peers.rpc<string>('getblock', [await peers.rpc<string>('getblockhash', [h]), 0]));
+      const scriptSig = Buffer.from(block.transactions![0]!.ins[0]!.script).toString('hex');
+      spaces.forEach((own, i) => own.some((e) => scriptSig.includes(e)) && byServer.add(i));
+    }
+    expect([...byServer].sort()).toEqual([0, 1]);
   }, 240_000);
 });

@@ -5,7 +5,6 @@
 // replacement of the server with no miner task relaunched before it runs.
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -13,7 +12,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
 import type { FrameworkStatus } from '../../src/scheduler/framework.js';
 import { describePeers, Peers } from '../support/peers.js';
-import { CLI_PATH, freePort, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
+import { CLI_PATH, freePort, freePortPair, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 const PAYOUT = bitcoin.payments.p2wpkh({ hash: Buffer.alloc(20, 0x7e), network: bitcoin.networks.regtest }).address!;
@@ -172,16 +171,3 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
     return undefined;
   }
 });
-
-/** A free port whose next one is free too (local --servers 2 uses both). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    const next = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once('error', () => resolve(false));
-      next.listen(port + 1, '127.0.0.1', () => next.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}

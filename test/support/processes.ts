@@ -77,6 +77,19 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A free port whose next one is free too (`local --servers 2` uses both). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const next = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      next.once('error', () => resolve(false));
+      next.listen(port + 1, '127.0.0.1', () => next.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 /** Whether a process with this pid exists (signal 0 only checks). */
 export function alive(pid: number): boolean {
   try {
