@@ -19,7 +19,8 @@ import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-s
 import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
 import { failoverLists, pickOutdated, relaunchLimit, type TierServer } from './tier.js';
 import {
-  endpointKey, parseEndpointKey, type LogLevel, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions,
+  assignMinerPorts, endpointKey, minerPortCount, parseEndpointKey, type LogLevel, type MinerEndpoints, type ServerEndpoint, type TaskRole,
+  type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export interface FrameworkConfig {
@@ -51,6 +52,8 @@ export interface FrameworkConfig {
   maxAcceptsInFlight: number;
   server: TaskShape;
   miner: TaskShape;
+  /** Monitoring endpoints each miner opens on ports of its own from its offer (none by default). */
+  minerEndpoints?: MinerEndpoints;
   maxMinersPerAgent: number;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
@@ -128,6 +131,16 @@ export interface ServerView {
   stats?: ServerFigures;
 }
 
+/** A task in /status: its record, and for a miner with endpoints where they are (host:port). */
+export type TaskView = TaskRecord & { api?: string; http?: string };
+
+/** Where a miner's endpoints are, when it has any. */
+export function minerEndpointsOf(t: TaskRecord): { api?: string; http?: string } {
+  const p = t.minerPorts;
+  if (!p) return {};
+  return { ...(p.api !== undefined ? { api: `${t.hostname}:${p.api}` } : {}), ...(p.http !== undefined ? { http: `${t.hostname}:${p.http}` } : {}) };
+}
+
 export interface FrameworkStatus {
   frameworkId?: string;
   subscribed: boolean;
@@ -140,7 +153,7 @@ export interface FrameworkStatus {
   /** Rolling relaunch: miners whose server list lacks a running server, and how many may be in flight at once. */
   rolling: { outdated: number; inFlight: number; limit: number };
   reconciling: number;
-  tasks: Array<Omit<TaskRecord, 'cpus' | 'mem'> & { cpus: number; mem: number }>;
+  tasks: TaskView[];
 }
 
 type Clock = () => number;
@@ -301,7 +314,7 @@ export class Framework implements Launcher {
         limit: relaunchLimit(this.config.miners, this.config.maxRelaunchFraction),
       },
       reconciling: this.reconcile.pending.size,
-      tasks: this.store.all().map((t) => ({ ...t })),
+      tasks: this.store.all().map((t) => ({ ...t, ...minerEndpointsOf(t) })),
     };
   }
 
@@ -426,6 +439,7 @@ export class Framework implements Launcher {
       minersWanted,
       server: this.config.server,
       miner: this.config.miner,
+      minerPorts: minerPortCount(this.config.minerEndpoints),
       maxMinersPerAgent: this.config.maxMinersPerAgent,
       minersOnAgent: this.store.activeMinersOnAgents(),
       // Something is missing but cannot be launched yet (no server running, relaunch backoff).
@@ -480,9 +494,12 @@ export class Framework implements Launcher {
         } else {
           record.worker = workers.shift()!;
           record.servers = lists.shift()!;
+          if (planned.ports.length > 0) record.minerPorts = assignMinerPorts(this.config.minerEndpoints, planned.ports);
           tasks.push(buildMinerTask({
             frameworkName: this.config.name, taskId, agentId, planned, servers: record.servers.map(parseEndpointKey), worker: record.worker,
             secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
+            ...(record.minerPorts ? { ports: record.minerPorts } : {}),
+            ...(this.config.minerEndpoints?.apiAllow ? { apiAllow: this.config.minerEndpoints.apiAllow } : {}),
           }));
         }
         this.store.add(record);

@@ -5,13 +5,14 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { ListenAddress } from '../listen-address.js';
 import type { LogFormat, Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
 import { failoverLists } from './tier.js';
 import {
-  endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type TaskCommand, type TaskSecrets, type UpstreamOptions,
+  endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type MinerListen, type TaskCommand, type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 /** The built CLI, found relative to this module: dist/scheduler/ and src/scheduler/ both resolve to dist/cli.js. */
@@ -39,6 +40,10 @@ export interface LocalOptions {
   /** Where server 0's stratum port and HTTP status listen (server i: the ports + i); miners connect to the stratum ones. */
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
+  /** Miner i's cgminer API and HTTP endpoint listen on these ports + i - 1 (none when unset). */
+  minerApi?: ListenAddress;
+  minerApiAllow?: string;
+  minerHttp?: ListenAddress;
   workerPrefix: string;
   /** Log level and format of the children (default info, JSON). */
   logLevel?: LogLevel;
@@ -126,8 +131,19 @@ export class LocalLauncher implements Launcher {
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
       const servers = lists[i - 1]!.map(parseEndpointKey);
-      this.supervise(worker, minerCommand(servers, worker, this.opts.threadsPerMiner, this.opts.secrets, { level: this.opts.logLevel, format: this.opts.logFormat }));
+      const logs = { level: this.opts.logLevel, format: this.opts.logFormat };
+      this.supervise(worker, minerCommand(servers, worker, this.opts.threadsPerMiner, this.opts.secrets, logs, this.minerListen(i)));
     }
+  }
+
+  /** Where miner i (1..N) listens for its endpoints: the --miner-api/--miner-http ports + i - 1. */
+  private minerListen(i: number): MinerListen {
+    const { minerApi, minerHttp, minerApiAllow } = this.opts;
+    const at = (a: ListenAddress) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port + i - 1}`;
+    return {
+      ...(minerApi ? { api: at(minerApi), ...(minerApiAllow ? { apiAllow: minerApiAllow } : {}) } : {}),
+      ...(minerHttp ? { http: at(minerHttp) } : {}),
+    };
   }
 
   /** SIGTERM to every child (miners first, then the server so it can forward their last shares). */
@@ -138,12 +154,20 @@ export class LocalLauncher implements Launcher {
     await Promise.all(this.children.filter(isServer).map((c) => c.stop(this.opts.stopGraceMs)));
   }
 
-  status(): { mode: 'local'; servers: Array<{ index: number; stratum: string; http: string }>; children: ChildStatus[] } {
+  status(): {
+    mode: 'local'; servers: Array<{ index: number; stratum: string; http: string }>; miners: Array<{ worker: string } & Omit<MinerListen, 'apiAllow'>>;
+    children: ChildStatus[];
+  } {
     const servers = [];
     for (let index = 0; index < this.opts.servers; index++) {
       const { stratum, http } = this.serverAddresses(index);
       servers.push({ index, stratum: `${stratum.host}:${stratum.port}`, http: `${http.host}:${http.port}` });
     }
-    return { mode: 'local', servers, children: this.children.map((c) => c.status()) };
+    const miners = [];
+    for (let i = 1; i <= this.opts.miners; i++) {
+      const { api, http } = this.minerListen(i);
+      miners.push({ worker: `${this.opts.workerPrefix}-${i}`, ...(api ? { api } : {}), ...(http ? { http } : {}) });
+    }
+    return { mode: 'local', servers, miners, children: this.children.map((c) => c.status()) };
   }
 }

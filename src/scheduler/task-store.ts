@@ -4,7 +4,7 @@
 // come back, so such a task is kept (not counted) and killed later if it reappears and is surplus.
 import type { TaskStatus } from './mesos-types.js';
 import { listKey } from './tier.js';
-import type { TaskRole } from './topology.js';
+import type { MinerPorts, TaskRole } from './topology.js';
 
 /** 'INTENT': recorded and persisted before ACCEPT, no status update seen yet. */
 export type TaskPhase = 'INTENT' | string;
@@ -23,6 +23,8 @@ export interface TaskRecord {
   index?: number;
   /** Miner: the server endpoints (host:port) it was launched with, in its failover order (its primary first). */
   servers?: string[];
+  /** Miner: host ports of its cgminer API and its /status + /metrics, when asked for (schedule --miner-api/-http). */
+  minerPorts?: MinerPorts;
   cpus: number;
   mem: number;
   launchedAt: number;
