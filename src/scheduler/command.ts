@@ -201,6 +201,7 @@ export function registerSchedulerCommands(program: Command): void {
         restart: { baseMs: 1000, maxMs: 30_000, stableMs: 30_000 },
         stopGraceMs: 10_000,
         serverReadyTimeoutMs: 15_000,
+        serverStatsIntervalMs: FRAMEWORK_DEFAULTS.serverStatsIntervalMs,
         log,
       });
       await runUntilSignal(command, settings.http ? { listen: settings.http } : undefined, () => launcher, log);

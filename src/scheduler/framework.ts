@@ -16,6 +16,7 @@ import type { Launcher } from './launcher.js';
 import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
+import { TaskHistory, type FailureEntry } from './task-history.js';
 import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
 import { failoverLists, pickOutdated, relaunchLimit, type TierServer } from './tier.js';
 import {
@@ -153,6 +154,8 @@ export interface FrameworkStatus {
   /** Rolling relaunch: miners whose server list lacks a running server, and how many may be in flight at once. */
   rolling: { outdated: number; inFlight: number; limit: number };
   reconciling: number;
+  /** Tasks that ended without our asking, newest first (the last 20). */
+  failures: FailureEntry[];
   tasks: TaskView[];
 }
 
@@ -192,6 +195,8 @@ export class Framework implements Launcher {
   /** Since when fewer than K servers are active (the spread wait runs from there). */
   private serverMissingSince: number | undefined;
   private readonly serverStats: ServerStatsPoller | undefined;
+  /** Restarts and the last failure per slot, and the recent failures. */
+  private readonly history = new TaskHistory();
 
   constructor(
     readonly config: FrameworkConfig,
@@ -219,6 +224,7 @@ export class Framework implements Launcher {
     const state = await this.stateFile.load();
     this.frameworkId = state.frameworkId;
     for (const record of state.tasks) this.store.add({ ...record });
+    this.history.restore(this.store.values());
     // Servers saved before the tier had no index: give them one, so each has its place in the miners' lists.
     for (const s of this.store.servers()) s.index ??= this.freeServerIndexes(1)[0];
     if (this.frameworkId) this.client.setFrameworkId(this.frameworkId);
@@ -314,6 +320,7 @@ export class Framework implements Launcher {
         limit: relaunchLimit(this.config.miners, this.config.maxRelaunchFraction),
       },
       reconciling: this.reconcile.pending.size,
+      failures: this.history.recent.list(),
       tasks: this.store.all().map((t) => ({ ...t, ...minerEndpointsOf(t) })),
     };
   }
@@ -502,6 +509,7 @@ export class Framework implements Launcher {
             ...(this.config.minerEndpoints?.apiAllow ? { apiAllow: this.config.minerEndpoints.apiAllow } : {}),
           }));
         }
+        this.history.launched(record);
         this.store.add(record);
       }
       launches.push({ offer: plan.offer, tasks });
@@ -662,6 +670,10 @@ export class Framework implements Launcher {
     this.launchReconcileSentAt.delete(status.task_id.value);
     this.logUpdate(status, outcome);
     let dirty = outcome.kind === 'changed' || outcome.kind === 'terminal';
+    if (outcome.kind === 'terminal') this.history.ended(outcome.record, true, now);
+    else if (outcome.kind === 'changed' && LIMBO_STATES.has(outcome.record.state) && !LIMBO_STATES.has(outcome.previous)) {
+      this.history.ended(outcome.record, false, now);
+    }
     if (outcome.kind === 'terminal') {
       this.killSentAt.delete(outcome.record.taskId);
       this.backoff[outcome.record.role].recordExit(now, outcome.ranForMs, outcome.record.killRequested === true);

@@ -4,12 +4,15 @@
 // restarted at the same address, so the miners' lists never change.
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ListenAddress } from '../listen-address.js';
 import type { LogFormat, Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
+import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
+import { RecentFailures, type FailureEntry } from './task-history.js';
 import { failoverLists } from './tier.js';
 import {
   endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type MinerListen, type TaskCommand, type TaskSecrets, type UpstreamOptions,
@@ -52,6 +55,8 @@ export interface LocalOptions {
   stopGraceMs: number;
   /** How long miners wait for the servers' ports before starting anyway. */
   serverReadyTimeoutMs: number;
+  /** How often each server's /status is read for the farm's figures (0 or unset: never). */
+  serverStatsIntervalMs?: number;
   factory?: CommandFactory;
   output?: NodeJS.WritableStream;
   log: Logger;
@@ -79,15 +84,39 @@ function dialHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
+/** What `local` shows on its /status and its topology page. */
+export interface LocalStatus {
+  mode: 'local';
+  /** This machine: every process runs here. */
+  host: string;
+  servers: Array<{ index: number; stratum: string; http: string; stats?: ServerFigures }>;
+  miners: Array<{ worker: string } & Omit<MinerListen, 'apiAllow'>>;
+  /** The sum of the servers' figures (read every serverStatsIntervalMs). */
+  farm?: FarmFigures;
+  /** Children that exited without being asked to, newest first. */
+  failures: FailureEntry[];
+  children: ChildStatus[];
+}
+
 export class LocalLauncher implements Launcher {
   private readonly children: SupervisedProcess[] = [];
   private stopping = false;
   private readonly factory: CommandFactory;
+  private readonly host = os.hostname();
+  private readonly failures = new RecentFailures();
+  readonly serverStats: ServerStatsPoller | undefined;
 
   constructor(private readonly opts: LocalOptions) {
     if (!Number.isInteger(opts.miners) || opts.miners < 0) throw new Error(`miners must be an integer >= 0, got ${opts.miners}`);
     if (!Number.isInteger(opts.servers) || opts.servers < 1) throw new Error(`servers must be an integer >= 1, got ${opts.servers}`);
     this.factory = opts.factory ?? cliCommandFactory();
+    if (opts.serverStatsIntervalMs) {
+      this.serverStats = new ServerStatsPoller(() => Array.from({ length: opts.servers }, (_, i) => {
+        const { stratum, http } = this.serverAddresses(i);
+        const host = dialHost(http.host);
+        return { key: `${stratum.host}:${stratum.port}`, statusUrl: `http://${host.includes(':') ? `[${host}]` : host}:${http.port}/status?miners=0` };
+      }), opts.serverStatsIntervalMs);
+    }
   }
 
   private supervise(name: string, task: TaskCommand): SupervisedProcess {
@@ -98,8 +127,16 @@ export class LocalLauncher implements Launcher {
       restart: this.opts.restart,
       output: this.opts.output ?? process.stdout,
       onEvent: (event, detail) => {
-        if (event === 'exit' && !detail.stopping) this.opts.log.warn({ child: name, ...detail }, 'child exited');
-        else this.opts.log.info({ child: name, event, ...detail }, `child ${event}`);
+        if (event === 'exit' && !detail.stopping) {
+          this.opts.log.warn({ child: name, ...detail }, 'child exited');
+          const { code, signal, error } = detail as { code: number | null; signal: string | null; error?: string };
+          this.failures.add({
+            at: Date.now(), name, host: this.host, state: 'exited', reason: code !== null ? `exit code ${code}` : `signal ${signal}`,
+            ...(error ? { message: error } : {}),
+          });
+        } else {
+          this.opts.log.info({ child: name, event, ...detail }, `child ${event}`);
+        }
       },
     });
     this.children.push(child);
@@ -114,6 +151,7 @@ export class LocalLauncher implements Launcher {
   }
 
   async start(): Promise<void> {
+    this.serverStats?.start();
     const endpoints = [];
     for (let i = 0; i < this.opts.servers; i++) {
       const { stratum, http } = this.serverAddresses(i);
@@ -149,25 +187,28 @@ export class LocalLauncher implements Launcher {
   /** SIGTERM to every child (miners first, then the server so it can forward their last shares). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.serverStats?.stop();
     const isServer = (c: SupervisedProcess) => c.name.startsWith('server-');
     await Promise.all(this.children.filter((c) => !isServer(c)).map((c) => c.stop(this.opts.stopGraceMs)));
     await Promise.all(this.children.filter(isServer).map((c) => c.stop(this.opts.stopGraceMs)));
   }
 
-  status(): {
-    mode: 'local'; servers: Array<{ index: number; stratum: string; http: string }>; miners: Array<{ worker: string } & Omit<MinerListen, 'apiAllow'>>;
-    children: ChildStatus[];
-  } {
+  status(): LocalStatus {
     const servers = [];
     for (let index = 0; index < this.opts.servers; index++) {
       const { stratum, http } = this.serverAddresses(index);
-      servers.push({ index, stratum: `${stratum.host}:${stratum.port}`, http: `${http.host}:${http.port}` });
+      const key = `${stratum.host}:${stratum.port}`;
+      const stats = this.serverStats?.get(key);
+      servers.push({ index, stratum: key, http: `${http.host}:${http.port}`, ...(stats ? { stats } : {}) });
     }
     const miners = [];
     for (let i = 1; i <= this.opts.miners; i++) {
       const { api, http } = this.minerListen(i);
       miners.push({ worker: `${this.opts.workerPrefix}-${i}`, ...(api ? { api } : {}), ...(http ? { http } : {}) });
     }
-    return { mode: 'local', servers, miners, children: this.children.map((c) => c.status()) };
+    return {
+      mode: 'local', host: this.host, servers, miners, ...(this.serverStats ? { farm: this.serverStats.farm() } : {}),
+      failures: this.failures.list(), children: this.children.map((c) => c.status()),
+    };
   }
 }

@@ -4,6 +4,7 @@
 // come back, so such a task is kept (not counted) and killed later if it reappears and is surplus.
 import type { TaskStatus } from './mesos-types.js';
 import { listKey } from './tier.js';
+import type { TaskFailure } from './task-history.js';
 import type { MinerPorts, TaskRole } from './topology.js';
 
 /** 'INTENT': recorded and persisted before ACCEPT, no status update seen yet. */
@@ -35,6 +36,9 @@ export interface TaskRecord {
   message?: string;
   /** We asked Mesos to kill it (rolling relaunch, surplus, unknown): its end is not a failure. */
   killRequested?: boolean;
+  /** Tasks of its slot (worker name, server index) that ended before it, and the last that failed (task-history.ts). */
+  restarts?: number;
+  lastFailure?: TaskFailure;
 }
 
 export const TERMINAL_STATES = new Set([
