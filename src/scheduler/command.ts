@@ -14,6 +14,7 @@ import {
 } from './options.js';
 import { StateFile } from './state-file.js';
 import { defaultAdvertiseUrl, startStatusServer, type StatusServer } from './status-server.js';
+import { TopologyPage } from './topology-page.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -30,18 +31,20 @@ interface HttpEndpoint {
 /**
  * Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). The HTTP endpoint
  * starts first, so whatever the launcher starts can already reach it (agents fetch the bundle from it), and
- * `create` learns the port it got; if either cannot start, whatever did start is stopped again and the command
- * fails with the reason (exit code 1).
+ * `create` learns the port it got; the topology page is served there once the launcher exists. If either cannot
+ * start, whatever did start is stopped again and the command fails with the reason (exit code 1).
  */
 async function runUntilSignal(command: Command, endpoint: HttpEndpoint | undefined, create: (httpPort?: number) => Launcher, log: Logger): Promise<void> {
   let launcher: Launcher | undefined;
   let status: StatusServer | undefined;
+  let page: TopologyPage | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     log.info({ signal }, 'shutting down');
     stopping = (async () => {
       await launcher?.stop();
+      page?.stop();
       await status?.close();
     })();
     stopping.then(() => process.exit(0), (err) => {
@@ -53,14 +56,20 @@ async function runUntilSignal(command: Command, endpoint: HttpEndpoint | undefin
   process.on('SIGINT', () => stop('SIGINT'));
   try {
     if (endpoint) {
-      status = await startStatusServer(endpoint.listen, () => launcher?.status() ?? { starting: true }, endpoint.artifacts);
+      const pages = { handle: (...args: Parameters<TopologyPage['handle']>) => page?.handle(...args) ?? false };
+      status = await startStatusServer(endpoint.listen, () => launcher?.status() ?? { starting: true }, endpoint.artifacts, pages);
       log.info({ http: `${endpoint.listen.host}:${status.port}` }, 'status endpoint listening (GET /status)');
     }
     if (stopping) return;
     launcher = create(status?.port);
+    if (status) {
+      page = new TopologyPage(launcher, { sampleSeconds: FRAMEWORK_DEFAULTS.serverStatsIntervalMs / 1000 });
+      page.start();
+    }
     await launcher.start();
   } catch (err) {
     await launcher?.stop().catch(() => undefined);
+    page?.stop();
     await status?.close();
     log.error({ err: (err as Error).message }, 'cannot start');
     // Not a usage error: no help hint, exit code 1.

@@ -17,6 +17,7 @@ import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './serve
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
 import { TaskHistory, type FailureEntry } from './task-history.js';
+import { frameworkView, type TopologyView } from './topology-view.js';
 import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
 import { failoverLists, pickOutdated, relaunchLimit, type TierServer } from './tier.js';
 import {
@@ -194,7 +195,7 @@ export class Framework implements Launcher {
   private readonly knownAgents = new Set<string>();
   /** Since when fewer than K servers are active (the spread wait runs from there). */
   private serverMissingSince: number | undefined;
-  private readonly serverStats: ServerStatsPoller | undefined;
+  readonly serverStats: ServerStatsPoller | undefined;
   /** Restarts and the last failure per slot, and the recent failures. */
   private readonly history = new TaskHistory();
 
@@ -323,6 +324,10 @@ export class Framework implements Launcher {
       failures: this.history.recent.list(),
       tasks: this.store.all().map((t) => ({ ...t, ...minerEndpointsOf(t) })),
     };
+  }
+
+  topology(now: number): TopologyView {
+    return frameworkView(this.status(), now);
   }
 
   /** Resolves when every event received so far has been handled, saved and acknowledged (tests, shutdown). */

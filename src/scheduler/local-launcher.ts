@@ -13,9 +13,11 @@ import type { Launcher } from './launcher.js';
 import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
 import { RecentFailures, type FailureEntry } from './task-history.js';
+import { localView, type TopologyView } from './topology-view.js';
 import { failoverLists } from './tier.js';
 import {
-  endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type MinerListen, type TaskCommand, type TaskSecrets, type UpstreamOptions,
+  endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type MinerListen, type ServerEndpoint, type TaskCommand, type TaskSecrets,
+  type UpstreamOptions,
 } from './topology.js';
 
 /** The built CLI, found relative to this module: dist/scheduler/ and src/scheduler/ both resolve to dist/cli.js. */
@@ -90,7 +92,8 @@ export interface LocalStatus {
   /** This machine: every process runs here. */
   host: string;
   servers: Array<{ index: number; stratum: string; http: string; stats?: ServerFigures }>;
-  miners: Array<{ worker: string } & Omit<MinerListen, 'apiAllow'>>;
+  /** Each miner's endpoints and the index of its primary server. */
+  miners: Array<{ worker: string; primary: number } & Omit<MinerListen, 'apiAllow'>>;
   /** The sum of the servers' figures (read every serverStatsIntervalMs). */
   farm?: FarmFigures;
   /** Children that exited without being asked to, newest first. */
@@ -105,11 +108,16 @@ export class LocalLauncher implements Launcher {
   private readonly host = os.hostname();
   private readonly failures = new RecentFailures();
   readonly serverStats: ServerStatsPoller | undefined;
+  /** The servers' endpoint keys by index, and every miner's failover list (miner i's at i - 1): servers never move here. */
+  private readonly serverKeys: string[];
+  private readonly failover: string[][];
 
   constructor(private readonly opts: LocalOptions) {
     if (!Number.isInteger(opts.miners) || opts.miners < 0) throw new Error(`miners must be an integer >= 0, got ${opts.miners}`);
     if (!Number.isInteger(opts.servers) || opts.servers < 1) throw new Error(`servers must be an integer >= 1, got ${opts.servers}`);
     this.factory = opts.factory ?? cliCommandFactory();
+    this.serverKeys = Array.from({ length: opts.servers }, (_, i) => endpointKey(this.serverEndpoint(i)));
+    this.failover = failoverLists(this.serverKeys.map((key) => ({ key, healthy: true })), new Map(), opts.miners);
     if (opts.serverStatsIntervalMs) {
       this.serverStats = new ServerStatsPoller(() => Array.from({ length: opts.servers }, (_, i) => {
         const { stratum, http } = this.serverAddresses(i);
@@ -150,6 +158,17 @@ export class LocalLauncher implements Launcher {
     return { stratum: { host: stratum.host, port: stratum.port + i }, http: { host: serverHttp.host, port: serverHttp.port + i } };
   }
 
+  /** Where the miners dial server i (a wildcard bind through loopback). */
+  private serverEndpoint(i: number): ServerEndpoint {
+    const { stratum } = this.serverAddresses(i);
+    return { host: dialHost(stratum.host), port: stratum.port };
+  }
+
+  /** Index of miner i's primary server. */
+  private primaryOf(i: number): number {
+    return this.serverKeys.indexOf(this.failover[i - 1]![0]!);
+  }
+
   async start(): Promise<void> {
     this.serverStats?.start();
     const endpoints = [];
@@ -159,16 +178,14 @@ export class LocalLauncher implements Launcher {
         stratum: `${stratum.host}:${stratum.port}`,
         http: `${http.host}:${http.port}`,
       }, { level: this.opts.logLevel, format: this.opts.logFormat }, i));
-      endpoints.push({ host: dialHost(stratum.host), port: stratum.port });
+      endpoints.push(this.serverEndpoint(i));
     }
     const ready = await Promise.all(endpoints.map((e) => waitForPort(e.host, e.port, this.opts.serverReadyTimeoutMs, () => this.stopping)));
     if (this.stopping) return;
     if (ready.includes(false)) this.opts.log.warn({ endpoints }, 'a server port is not open yet; starting miners anyway (they retry and fail over)');
-    const tier = endpoints.map((e) => ({ key: endpointKey(e), healthy: true }));
-    const lists = failoverLists(tier, new Map(), this.opts.miners);
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
-      const servers = lists[i - 1]!.map(parseEndpointKey);
+      const servers = this.failover[i - 1]!.map(parseEndpointKey);
       const logs = { level: this.opts.logLevel, format: this.opts.logFormat };
       this.supervise(worker, minerCommand(servers, worker, this.opts.threadsPerMiner, this.opts.secrets, logs, this.minerListen(i)));
     }
@@ -193,6 +210,10 @@ export class LocalLauncher implements Launcher {
     await Promise.all(this.children.filter(isServer).map((c) => c.stop(this.opts.stopGraceMs)));
   }
 
+  topology(now: number): TopologyView {
+    return localView(this.status(), now);
+  }
+
   status(): LocalStatus {
     const servers = [];
     for (let index = 0; index < this.opts.servers; index++) {
@@ -204,7 +225,7 @@ export class LocalLauncher implements Launcher {
     const miners = [];
     for (let i = 1; i <= this.opts.miners; i++) {
       const { api, http } = this.minerListen(i);
-      miners.push({ worker: `${this.opts.workerPrefix}-${i}`, ...(api ? { api } : {}), ...(http ? { http } : {}) });
+      miners.push({ worker: `${this.opts.workerPrefix}-${i}`, primary: this.primaryOf(i), ...(api ? { api } : {}), ...(http ? { http } : {}) });
     }
     return {
       mode: 'local', host: this.host, servers, miners, ...(this.serverStats ? { farm: this.serverStats.farm() } : {}),

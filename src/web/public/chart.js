@@ -66,3 +66,21 @@ export function timeChart(container, { series, format, height = 220 }) {
     },
   };
 }
+
+/**
+ * Appends one sample ({ t, values }) to a history as the server's `init` gives it ({ capacity, t, columns }), a
+ * column first seen now reading 0 before, and drops the oldest beyond the server's capacity.
+ */
+export function appendSample(history, { t, values }) {
+  const before = history.t.length;
+  history.t.push(t);
+  for (const [name, column] of Object.entries(history.columns)) column.push(values[name] ?? 0);
+  for (const [name, value] of Object.entries(values)) {
+    if (!(name in history.columns)) history.columns[name] = [...new Array(before).fill(0), value];
+  }
+  const extra = history.t.length - history.capacity;
+  if (history.capacity > 0 && extra > 0) {
+    history.t.splice(0, extra);
+    for (const column of Object.values(history.columns)) column.splice(0, extra);
+  }
+}
