@@ -47,7 +47,7 @@ describe('TopologyPage', () => {
       intervalSeconds: 10, capacity: 10, t: [2000], columns: { hashrate1m: [1500], hashrate5m: [1400], connections: [5], reporting: [2] },
     });
     expect(init!.data.view.miners).toHaveLength(1);
-    // The first update after a page connects sends the miners (the page's init may be older than the last update).
+    // The first update sends the miners (none were sent before); the next leaves them out, unchanged.
     expect(first!.data).toEqual({ view: expect.objectContaining({ miners: [{ worker: 'm-1', host: 'h1', state: 'RUNNING' }] }) });
     expect(second!.data.view).not.toHaveProperty('miners');
     expect(second!.data.view.at).toBe(2_003_000);

@@ -77,6 +77,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `count` consecutive free ports on 127.0.0.1, for a command that numbers its listeners (`local`: server i on the
+ * port + i). Below Linux's ephemeral range (32768+), so no outgoing connection takes one between the check and the bind.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  const free = (port: number) => new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  for (;;) {
+    const first = 10_000 + Math.floor(Math.random() * (22_000 - count));
+    let ok = true;
+    for (let p = first; ok && p < first + count; p++) ok = await free(p);
+    if (ok) return first;
+  }
+}
+
 /** Whether a process with this pid exists (signal 0 only checks). */
 export function alive(pid: number): boolean {
   try {

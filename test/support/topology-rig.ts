@@ -41,8 +41,15 @@ async function fakeServerStatus(port: number): Promise<http.Server> {
   return server;
 }
 
-export async function startTopologyRig(options: { miners: number; perAgent: number; statsIntervalMs?: number; tickMs?: number }): Promise<TopologyRig> {
-  const dir = await mkdtemp(join(tmpdir(), 'mm-topology-'));
+export interface FakeFarm {
+  master: FakeMaster;
+  /** The server task's HTTP port: the stand-in for serve's /status. */
+  serverHttpPort: number;
+  close(): Promise<void>;
+}
+
+/** The fake master with a server agent (127.0.0.1, two ports, the stand-in on the HTTP one) and `miners / perAgent` miner agents. */
+export async function startFakeFarm(options: { miners: number; perAgent: number }): Promise<FakeFarm> {
   let [stratum, serverHttpPort] = [await freePort(), await freePort()];
   // The server takes the lowest port of its offer for stratum, the next for HTTP.
   if (serverHttpPort < stratum) [stratum, serverHttpPort] = [serverHttpPort, stratum];
@@ -56,11 +63,24 @@ export async function startTopologyRig(options: { miners: number; perAgent: numb
     ],
   });
   const stand = await fakeServerStatus(serverHttpPort);
+  return {
+    master,
+    serverHttpPort,
+    async close() {
+      await master.close();
+      await new Promise<void>((resolve) => stand.close(() => resolve()));
+    },
+  };
+}
+
+export async function startTopologyRig(options: { miners: number; perAgent: number; statsIntervalMs?: number; tickMs?: number }): Promise<TopologyRig> {
+  const dir = await mkdtemp(join(tmpdir(), 'mm-topology-'));
+  const farm = await startFakeFarm(options);
   const config = testFrameworkConfig({
     miners: options.miners, servers: 1, serverStatsIntervalMs: options.statsIntervalMs ?? 500, miner: { cpus: 1, mem: 64 }, server: { cpus: 1, mem: 256 },
     maxMinersPerAgent: options.perAgent, minerEndpoints: { api: true, http: false },
   });
-  const client = new SchedulerClient({ master: master.url, framework: frameworkInfo(config), backoff: { initialMs: 20, maxMs: 100 } });
+  const client = new SchedulerClient({ master: farm.master.url, framework: frameworkInfo(config), backoff: { initialMs: 20, maxMs: 100 } });
   const framework = new Framework(config, client, new StateFile(join(dir, 'state.json')), silentLogger);
   const page = new TopologyPage(framework, { tickMs: options.tickMs ?? 500, sampleSeconds: (options.statsIntervalMs ?? 500) / 1000 });
   const status = await startStatusServer({ host: '127.0.0.1', port: 0 }, () => framework.status(), undefined, page);
@@ -69,13 +89,12 @@ export async function startTopologyRig(options: { miners: number; perAgent: numb
   await waitUntil(() => framework.runningCounts().miners === options.miners && framework.runningCounts().servers === 1,
     `1 server and ${options.miners} miners running`, 60_000, 50);
   return {
-    master, framework, page, port: status.port, serverHttpPort,
+    master: farm.master, framework, page, port: status.port, serverHttpPort: farm.serverHttpPort,
     async close() {
       page.stop();
       await status.close();
       await framework.stop();
-      await master.close();
-      await new Promise<void>((resolve) => stand.close(() => resolve()));
+      await farm.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -22,7 +22,8 @@ const hashrateChart = timeChart(document.getElementById('chart-hashrate'), {
 });
 const connectionsChart = timeChart(document.getElementById('chart-connections'), {
   series: [{ label: 'connected', color: seriesColor(0), width: 2 }],
-  format: (v) => formatCount(Math.round(v)),
+  format: formatCount,
+  whole: true,
 });
 
 /** Rows rendered unless "show all" is on (sorting and filtering always cover every row). */
