@@ -145,7 +145,9 @@ describeBrowser('topology page in Chromium', () => {
       await linesDrawn(page);
       await page.screenshot({ path: artifactPath('topology-local.png'), fullPage: true });
 
-      for (const text of [await page.content(), await firstEvents(page), JSON.stringify(await getJson(statusUrl))]) {
+      // Nor at the miners' endpoints shown there.
+      const minerViews = [JSON.stringify(summary), JSON.stringify(await apiJson(base + 5, 'pools')), JSON.stringify(await getJson(`http://127.0.0.1:${base + 7}/status`))];
+      for (const text of [await page.content(), await firstEvents(page), JSON.stringify(await getJson(statusUrl)), ...minerViews]) {
         expect(text).not.toContain(POOL_PASSWORD);
         expect(text).not.toContain(MINER_PASSWORD);
       }

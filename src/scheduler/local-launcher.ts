@@ -170,7 +170,6 @@ export class LocalLauncher implements Launcher {
   }
 
   async start(): Promise<void> {
-    this.serverStats?.start();
     const endpoints = [];
     for (let i = 0; i < this.opts.servers; i++) {
       const { stratum, http } = this.serverAddresses(i);
@@ -183,6 +182,8 @@ export class LocalLauncher implements Launcher {
     const ready = await Promise.all(endpoints.map((e) => waitForPort(e.host, e.port, this.opts.serverReadyTimeoutMs, () => this.stopping)));
     if (this.stopping) return;
     if (ready.includes(false)) this.opts.log.warn({ endpoints }, 'a server port is not open yet; starting miners anyway (they retry and fail over)');
+    // Read from now on: before, every read would fail.
+    this.serverStats?.start();
     for (let i = 1; i <= this.opts.miners; i++) {
       const worker = `${this.opts.workerPrefix}-${i}`;
       const servers = this.failover[i - 1]!.map(parseEndpointKey);
