@@ -3,76 +3,22 @@
 // serve's live page in headless Chromium: against the real `serve` and `mine` processes (the charts draw, nothing
 // secret shows), against a server with test miners whose figures are fixed (the page shows what /status says), and
 // with 1,000 miners (sorting and updating stay cheap). Screenshots go to test-artifacts/.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { MinerServerStatus } from '../src/server/miner-server.js';
-import { artifactPath, browserMissing, launchBrowser, type Browser } from './support/browser.js';
+import {
+  artifactPath, describeBrowser, fieldText, nextMeasure, parseShown, seriesPixels, tableRows, useBrowser,
+} from './support/browser.js';
 import { freePort, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
 import { MINER_PASSWORD, POOL_PASSWORD, startDashboardRig, type DashboardRig } from './support/dashboard-rig.js';
 import { ScriptedPool } from './support/scripted-pool.js';
 import { waitUntil } from './support/wait-until.js';
 
-const describeBrowser = browserMissing ? describe.skip : describe;
-
-/** "1,234" -> 1234; "1/65536" -> 1/65536; "12.34 MH/s" -> 12340000. */
-function parseShown(text: string): number {
-  const units: Record<string, number> = { 'H/s': 1, 'kH/s': 1e3, 'MH/s': 1e6, 'GH/s': 1e9, 'TH/s': 1e12 };
-  const rate = /^([\d.]+) (\w+\/s)$/.exec(text);
-  if (rate) return Number(rate[1]) * units[rate[2]!]!;
-  const fraction = /^1\/(\d+)$/.exec(text);
-  if (fraction) return 1 / Number(fraction[1]);
-  return Number(text.replace(/,/g, ''));
-}
-
 /** Resolves at the page's next `update` event (its handler records a User Timing measure). */
-function nextUpdate(page: Page): Promise<void> {
-  return page.evaluate(
-    () =>
-      new Promise<void>((resolve) => {
-        const observer = new PerformanceObserver((list) => {
-          if (list.getEntriesByName('dashboard:update').length > 0) {
-            observer.disconnect();
-            resolve();
-          }
-        });
-        observer.observe({ type: 'measure' });
-      }),
-  );
-}
+const nextUpdate = (page: Page) => nextMeasure(page, 'dashboard:update');
 
-async function fieldText(page: Page, field: string): Promise<string> {
-  return (await page.locator(`[data-field="${field}"]`).first().textContent())!.trim();
-}
-
-async function tableRows(page: Page): Promise<string[][]> {
-  return page.$$eval('#miners tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent!.trim())));
-}
-
-/** Pixels of the chart's canvas close to an rgb colour (a drawn series), after the charts have data. */
-function seriesPixels(page: Page, chart: string, rgb: [number, number, number]): Promise<number> {
-  return page.$eval(
-    `#${chart} canvas`,
-    (canvas, [r, g, b]) => {
-      const c = canvas as HTMLCanvasElement;
-      const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (Math.abs(data[i]! - r) + Math.abs(data[i + 1]! - g) + Math.abs(data[i + 2]! - b) < 60 && data[i + 3]! > 128) n++;
-      }
-      return n;
-    },
-    rgb,
-  );
-}
-
-describeBrowser(`serve live page in Chromium${browserMissing ? ` (${browserMissing})` : ''}`, () => {
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+describeBrowser('serve live page in Chromium', () => {
+  const browser = useBrowser();
 
   // ---- against the real processes ----------------------------------------------------------------------------
 

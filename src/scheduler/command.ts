@@ -9,9 +9,12 @@ import { Framework, FRAMEWORK_DEFAULTS, frameworkInfo, type FrameworkConfig } fr
 import { fetchOptions, logBundleSource, schedulerBundle } from './fetch.js';
 import type { Launcher } from './launcher.js';
 import { LocalLauncher } from './local-launcher.js';
-import { MAX_SERVERS, parseLocalFlags, parseScheduleFlags, type LocalFlags, type ScheduleFlags } from './options.js';
+import {
+  LOCAL_MINER_DEFAULTS, MAX_SERVERS, parseLocalFlags, parseScheduleFlags, SCHEDULE_HTTP_DEFAULTS, type LocalFlags, type ScheduleFlags,
+} from './options.js';
 import { StateFile } from './state-file.js';
 import { defaultAdvertiseUrl, startStatusServer, type StatusServer } from './status-server.js';
+import { TopologyPage } from './topology-page.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -28,18 +31,20 @@ interface HttpEndpoint {
 /**
  * Runs a launcher until SIGTERM/SIGINT, then stops it (forwarding SIGTERM to what it runs). The HTTP endpoint
  * starts first, so whatever the launcher starts can already reach it (agents fetch the bundle from it), and
- * `create` learns the port it got; if either cannot start, whatever did start is stopped again and the command
- * fails with the reason (exit code 1).
+ * `create` learns the port it got; the topology page is served there once the launcher exists. If either cannot
+ * start, whatever did start is stopped again and the command fails with the reason (exit code 1).
  */
 async function runUntilSignal(command: Command, endpoint: HttpEndpoint | undefined, create: (httpPort?: number) => Launcher, log: Logger): Promise<void> {
   let launcher: Launcher | undefined;
   let status: StatusServer | undefined;
+  let page: TopologyPage | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     log.info({ signal }, 'shutting down');
     stopping = (async () => {
       await launcher?.stop();
+      page?.stop();
       await status?.close();
     })();
     stopping.then(() => process.exit(0), (err) => {
@@ -51,14 +56,20 @@ async function runUntilSignal(command: Command, endpoint: HttpEndpoint | undefin
   process.on('SIGINT', () => stop('SIGINT'));
   try {
     if (endpoint) {
-      status = await startStatusServer(endpoint.listen, () => launcher?.status() ?? { starting: true }, endpoint.artifacts);
+      const pages = { handle: (...args: Parameters<TopologyPage['handle']>) => page?.handle(...args) ?? false };
+      status = await startStatusServer(endpoint.listen, () => launcher?.status() ?? { starting: true }, endpoint.artifacts, pages);
       log.info({ http: `${endpoint.listen.host}:${status.port}` }, 'status endpoint listening (GET /status)');
     }
     if (stopping) return;
     launcher = create(status?.port);
+    if (status) {
+      page = new TopologyPage(launcher, { sampleSeconds: FRAMEWORK_DEFAULTS.serverStatsIntervalMs / 1000 });
+      page.start();
+    }
     await launcher.start();
   } catch (err) {
     await launcher?.stop().catch(() => undefined);
+    page?.stop();
     await status?.close();
     log.error({ err: (err as Error).message }, 'cannot start');
     // Not a usage error: no help hint, exit code 1.
@@ -101,6 +112,9 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--server-cpus <cpus>', 'CPUs of the server task', '0.5')
     .option('--server-mem <mib>', 'memory of each server task in MiB (default: 128 + 32 per started 1,000 miners: any one server can carry the whole farm)')
     .option('--max-miners-per-agent <n>', 'at most this many miner tasks on one agent', String(FRAMEWORK_DEFAULTS.maxMinersPerAgent))
+    .option('--miner-api', 'each miner task takes a port from its offer for the cgminer API (read-only; mine --api-listen 0.0.0.0:<port>); shown in /status (default off)')
+    .option('--miner-api-allow <list>', "who may use the miners' cgminer API, cgminer's [W:]address[/prefix],... e.g. 10.0.0.0/8 (default: the agent's loopback only)")
+    .option('--miner-http', 'each miner task takes a port from its offer for GET /status and /metrics (mine --http 0.0.0.0:<port>; open to whoever reaches the agent); shown in /status (default off)')
     .option('--container <mode>', 'docker (Docker containerizer), mesos (Mesos containerizer + Docker image), command (CLI installed on agents) or fetch (the Mesos fetcher brings the CLI bundle)', 'docker')
     .option('--image <image>', 'Docker image with the mesos-miner CLI as entrypoint', 'mesos-miner:latest')
     .option('--network <mode>', 'Docker network: host or bridge (bridge maps the offered ports)', 'host')
@@ -109,7 +123,7 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--bundle <file>', '--container fetch: serve this bundle (from mesos-miner bundle) instead of building one at start')
     .option('--bundle-uri <uri>', '--container fetch: agents fetch the bundle from here (http(s)://, hdfs://, s3a://...; a .tar.gz) instead of from this scheduler')
     .option('--node-uri <uri>', '--container fetch: a Node.js tarball (node-v20.x-linux-x64.tar.xz) fetched beside the bundle, for agents without node on PATH')
-    .option('--http <host:port>', 'scheduler endpoint: GET /status, and the bundle for --container fetch; or off', '0.0.0.0:8090')
+    .option('--http <host:port>', `scheduler endpoint: the topology page (GET /), GET /status, and the bundle for --container fetch; or off (default: ${SCHEDULE_HTTP_DEFAULTS.other}, ${SCHEDULE_HTTP_DEFAULTS.fetch} with --container fetch)`)
     .option('--advertise-url <url>', 'URL of --http as agents reach it (bundle downloads, webui_url) (default: http://<--http host, or this hostname>:<port>)')
     .option('--decline-seconds <s>', 'filter sent when declining offers we do not need', String(FRAMEWORK_DEFAULTS.declineRefuseSeconds))
     .option('--revive-interval <s>', 'wait this long before reviving again for the same missing tasks (a task that becomes launchable revives at once)', String(FRAMEWORK_DEFAULTS.reviveIntervalMs / 1000))
@@ -148,7 +162,7 @@ export function registerSchedulerCommands(program: Command): void {
           container,
           hostname: os.hostname(),
           workerPrefix: FRAMEWORK_DEFAULTS.workerPrefix,
-          ...(advertised ? { webuiUrl: `${advertised}/status` } : {}),
+          ...(advertised ? { webuiUrl: `${advertised}/` } : {}),
         };
         const client = new SchedulerClient({
           master: settings.masters,
@@ -171,7 +185,10 @@ export function registerSchedulerCommands(program: Command): void {
     .option('--threads <n>', 'hashing threads per miner (default: cores / miners, at least 1)')
     .option('--listen <host:port>', 'stratum address of server 0 (server i: port + i); miners connect here', '127.0.0.1:3333')
     .option('--server-http <host:port>', 'HTTP /status, /metrics and /health of server 0 (server i: port + i)', '127.0.0.1:8080')
-    .option('--http <host:port>', 'supervisor status endpoint (GET /status); off unless given')
+    .option('--http <host:port>', 'supervisor endpoint: the topology page (GET /) and GET /status; off unless given')
+    .option('--miner-api [[host:]port]', `each miner's cgminer API (read-only), miner i on port + i - 1; alone: ${LOCAL_MINER_DEFAULTS.api}; a port alone listens on 127.0.0.1 (default off)`)
+    .option('--miner-api-allow <list>', "who may use the miners' cgminer API, cgminer's [W:]address[/prefix],... (default: this machine's loopback only)")
+    .option('--miner-http [[host:]port]', `each miner's GET /status and /metrics, miner i on port + i - 1; alone: ${LOCAL_MINER_DEFAULTS.http}; a port alone listens on 127.0.0.1 (default off)`)
     .option('--worker-prefix <prefix>', 'miners are named <prefix>-1 .. <prefix>-N', 'local')
     .option('--log-format <format>', 'json or pretty (default: pretty on a terminal)')
     .option('--log-level <level>', 'log level of the supervisor and its children: trace, debug, info, warn, error, fatal, silent', 'info')
@@ -193,6 +210,7 @@ export function registerSchedulerCommands(program: Command): void {
         restart: { baseMs: 1000, maxMs: 30_000, stableMs: 30_000 },
         stopGraceMs: 10_000,
         serverReadyTimeoutMs: 15_000,
+        serverStatsIntervalMs: FRAMEWORK_DEFAULTS.serverStatsIntervalMs,
         log,
       });
       await runUntilSignal(command, settings.http ? { listen: settings.http } : undefined, () => launcher, log);

@@ -16,10 +16,13 @@ import type { Launcher } from './launcher.js';
 import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { StateFile } from './state-file.js';
 import { buildMinerTask, buildServerTask, type ContainerOptions } from './task-spec.js';
+import { TaskHistory, type FailureEntry } from './task-history.js';
+import { frameworkView, type TopologyView } from './topology-view.js';
 import { ACTIVE_STATES, isTerminal, LIMBO_STATES, TaskStore, type TaskRecord, type UpdateOutcome } from './task-store.js';
 import { failoverLists, pickOutdated, relaunchLimit, type TierServer } from './tier.js';
 import {
-  endpointKey, parseEndpointKey, type LogLevel, type ServerEndpoint, type TaskRole, type TaskSecrets, type UpstreamOptions,
+  assignMinerPorts, endpointKey, minerPortCount, parseEndpointKey, type LogLevel, type MinerEndpoints, type ServerEndpoint, type TaskRole,
+  type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export interface FrameworkConfig {
@@ -51,6 +54,8 @@ export interface FrameworkConfig {
   maxAcceptsInFlight: number;
   server: TaskShape;
   miner: TaskShape;
+  /** Monitoring endpoints each miner opens on ports of its own from its offer (none by default). */
+  minerEndpoints?: MinerEndpoints;
   maxMinersPerAgent: number;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
@@ -128,6 +133,16 @@ export interface ServerView {
   stats?: ServerFigures;
 }
 
+/** A task in /status: its record, and for a miner with endpoints where they are (host:port). */
+export type TaskView = TaskRecord & { api?: string; http?: string };
+
+/** Where a miner's endpoints are, when it has any. */
+export function minerEndpointsOf(t: TaskRecord): { api?: string; http?: string } {
+  const p = t.minerPorts;
+  if (!p) return {};
+  return { ...(p.api !== undefined ? { api: `${t.hostname}:${p.api}` } : {}), ...(p.http !== undefined ? { http: `${t.hostname}:${p.http}` } : {}) };
+}
+
 export interface FrameworkStatus {
   frameworkId?: string;
   subscribed: boolean;
@@ -140,7 +155,9 @@ export interface FrameworkStatus {
   /** Rolling relaunch: miners whose server list lacks a running server, and how many may be in flight at once. */
   rolling: { outdated: number; inFlight: number; limit: number };
   reconciling: number;
-  tasks: Array<Omit<TaskRecord, 'cpus' | 'mem'> & { cpus: number; mem: number }>;
+  /** Tasks that ended without our asking, newest first (the last 20). */
+  failures: FailureEntry[];
+  tasks: TaskView[];
 }
 
 type Clock = () => number;
@@ -178,7 +195,9 @@ export class Framework implements Launcher {
   private readonly knownAgents = new Set<string>();
   /** Since when fewer than K servers are active (the spread wait runs from there). */
   private serverMissingSince: number | undefined;
-  private readonly serverStats: ServerStatsPoller | undefined;
+  readonly serverStats: ServerStatsPoller | undefined;
+  /** Restarts and the last failure per slot, and the recent failures. */
+  private readonly history = new TaskHistory();
 
   constructor(
     readonly config: FrameworkConfig,
@@ -206,6 +225,7 @@ export class Framework implements Launcher {
     const state = await this.stateFile.load();
     this.frameworkId = state.frameworkId;
     for (const record of state.tasks) this.store.add({ ...record });
+    this.history.restore(this.store.values());
     // Servers saved before the tier had no index: give them one, so each has its place in the miners' lists.
     for (const s of this.store.servers()) s.index ??= this.freeServerIndexes(1)[0];
     if (this.frameworkId) this.client.setFrameworkId(this.frameworkId);
@@ -301,8 +321,13 @@ export class Framework implements Launcher {
         limit: relaunchLimit(this.config.miners, this.config.maxRelaunchFraction),
       },
       reconciling: this.reconcile.pending.size,
-      tasks: this.store.all().map((t) => ({ ...t })),
+      failures: this.history.recent.list(),
+      tasks: this.store.all().map((t) => ({ ...t, ...minerEndpointsOf(t) })),
     };
+  }
+
+  topology(now: number): TopologyView {
+    return frameworkView(this.status(), now);
   }
 
   /** Resolves when every event received so far has been handled, saved and acknowledged (tests, shutdown). */
@@ -426,6 +451,7 @@ export class Framework implements Launcher {
       minersWanted,
       server: this.config.server,
       miner: this.config.miner,
+      minerPorts: minerPortCount(this.config.minerEndpoints),
       maxMinersPerAgent: this.config.maxMinersPerAgent,
       minersOnAgent: this.store.activeMinersOnAgents(),
       // Something is missing but cannot be launched yet (no server running, relaunch backoff).
@@ -480,11 +506,15 @@ export class Framework implements Launcher {
         } else {
           record.worker = workers.shift()!;
           record.servers = lists.shift()!;
+          if (planned.ports.length > 0) record.minerPorts = assignMinerPorts(this.config.minerEndpoints, planned.ports);
           tasks.push(buildMinerTask({
             frameworkName: this.config.name, taskId, agentId, planned, servers: record.servers.map(parseEndpointKey), worker: record.worker,
             secrets: this.config.secrets, container: this.config.container, logLevel: this.config.taskLogLevel ?? 'info',
+            ...(record.minerPorts ? { ports: record.minerPorts } : {}),
+            ...(this.config.minerEndpoints?.apiAllow ? { apiAllow: this.config.minerEndpoints.apiAllow } : {}),
           }));
         }
+        this.history.launched(record);
         this.store.add(record);
       }
       launches.push({ offer: plan.offer, tasks });
@@ -645,6 +675,10 @@ export class Framework implements Launcher {
     this.launchReconcileSentAt.delete(status.task_id.value);
     this.logUpdate(status, outcome);
     let dirty = outcome.kind === 'changed' || outcome.kind === 'terminal';
+    if (outcome.kind === 'terminal') this.history.ended(outcome.record, true, now);
+    else if (outcome.kind === 'changed' && LIMBO_STATES.has(outcome.record.state) && !LIMBO_STATES.has(outcome.previous)) {
+      this.history.ended(outcome.record, false, now);
+    }
     if (outcome.kind === 'terminal') {
       this.killSentAt.delete(outcome.record.taskId);
       this.backoff[outcome.record.role].recordExit(now, outcome.ranForMs, outcome.record.killRequested === true);

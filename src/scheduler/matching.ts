@@ -1,8 +1,8 @@
 // Offer matching: pure functions from (offers, what is missing) to (what to launch where, what to decline).
 // Servers go first and each needs two ports (stratum + HTTP status) from the offer's port ranges; they are spread
 // one per agent, and share an agent only when every agent the framework knows has one already (a one-agent
-// cluster) or the server has waited long enough for an agent of its own. Miners need no port, are sized by CPUs,
-// and an agent never gets more than --max-miners-per-agent of them.
+// cluster) or the server has waited long enough for an agent of its own. Miners are sized by CPUs, take a port for
+// each monitoring endpoint asked for (none by default), and an agent never gets more than --max-miners-per-agent.
 import type { Offer, Resource } from './mesos-types.js';
 import { OfferBudget } from './resources.js';
 import { threadsForCpus } from './topology.js';
@@ -22,6 +22,8 @@ export interface PlacementRequest {
   minersWanted: number;
   server: TaskShape;
   miner: TaskShape;
+  /** Ports each miner takes from its offer (its cgminer API, its /metrics); default 0. */
+  minerPorts?: number;
   maxMinersPerAgent: number;
   /** Miners already running or launching, per agent id. */
   minersOnAgent: ReadonlyMap<string, number>;
@@ -42,6 +44,8 @@ export interface PlannedMiner {
   role: 'miner';
   resources: Resource[];
   threads: number;
+  /** Host ports taken from the offer (PlacementRequest.minerPorts of them). */
+  ports: number[];
 }
 
 export type PlannedTask = PlannedServer | PlannedMiner;
@@ -64,9 +68,11 @@ function placeServer(budget: OfferBudget, shape: TaskShape): PlannedServer {
   return { role: 'server', resources: [...resources, ...portResources], ports: { stratum: ports[0]!, http: ports[1]! } };
 }
 
-function placeMiner(budget: OfferBudget, shape: TaskShape): PlannedMiner {
+function placeMiner(budget: OfferBudget, shape: TaskShape, portCount: number): PlannedMiner {
   const resources = [...budget.takeScalar('cpus', shape.cpus), ...budget.takeScalar('mem', shape.mem)];
-  return { role: 'miner', resources, threads: threadsForCpus(shape.cpus) };
+  if (portCount === 0) return { role: 'miner', resources, threads: threadsForCpus(shape.cpus), ports: [] };
+  const { ports, resources: portResources } = budget.takePorts(portCount);
+  return { role: 'miner', resources: [...resources, ...portResources], threads: threadsForCpus(shape.cpus), ports };
 }
 
 export function validateShape(label: string, shape: TaskShape): void {
@@ -111,11 +117,12 @@ export function planOffers(offers: readonly Offer[], req: PlacementRequest): Pla
 
   let miners = Math.max(0, req.minersWanted);
   const perAgent = new Map(req.minersOnAgent);
+  const minerNeed = { ...req.miner, ports: req.minerPorts ?? 0 };
   for (const budget of budgets) {
     if (miners === 0) break;
     const agent = budget.offer.agent_id.value;
-    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(req.miner) && usable(budget)) {
-      add(budget.offer, placeMiner(budget, req.miner));
+    while (miners > 0 && (perAgent.get(agent) ?? 0) < req.maxMinersPerAgent && budget.fits(minerNeed) && usable(budget)) {
+      add(budget.offer, placeMiner(budget, req.miner, minerNeed.ports));
       perAgent.set(agent, (perAgent.get(agent) ?? 0) + 1);
       miners -= 1;
     }

@@ -2,6 +2,8 @@
 // a bad flag fails with a clear message before anything starts.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { parseListenAddress, type ListenAddress } from '../listen-address.js';
+import { parseApiAllow } from '../miner/api-allow.js';
 import { parsePoolUrl } from '../stratum/pool-url.js';
 import { readCookieFile } from '../upstream/rpc.js';
 import { packageVersion } from '../stratum/version.js';
@@ -9,7 +11,7 @@ import { parseFetchFlags, type FetchFlags, type FetchSettings } from './fetch.js
 import { parseAdvertiseUrl, parseHostPort } from './status-server.js';
 import { CONTAINER_MODES, type ContainerMode, type ContainerOptions, type DockerNetwork } from './task-spec.js';
 import {
-  ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, LOG_LEVELS, type LogLevel, type TaskSecrets, type UpstreamOptions,
+  ENV_BITCOIND_URL, ENV_MINER_PASSWORD, ENV_POOL_PASS, LOG_LEVELS, type LogLevel, type MinerEndpoints, type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export function parseNumber(flag: string, value: string, opts: { min?: number; max?: number; integer?: boolean } = {}): number {
@@ -46,6 +48,17 @@ export const MAX_SERVERS = 64;
 export function parseServers(value: string | undefined, miners: number): number {
   if (value === undefined) return miners >= 2 ? 2 : 1;
   return parseNumber('--servers', value, { min: 1, max: MAX_SERVERS, integer: true });
+}
+
+/**
+ * --miner-api-allow: cgminer's --api-allow syntax, checked with the miners' own parser (a list they would refuse
+ * stops us at start, not each miner at launch). It needs the API it is about.
+ */
+function parseMinerApiAllow(allow: string | undefined, api: boolean): string | undefined {
+  if (allow === undefined) return undefined;
+  if (!api) throw new Error('--miner-api-allow needs --miner-api (the miners\' cgminer API is off without it)');
+  parseApiAllow(allow);
+  return allow.trim();
 }
 
 export interface UpstreamFlags {
@@ -157,12 +170,16 @@ export interface ScheduleFlags extends UpstreamFlags, FetchFlags {
   serverCpus: string;
   serverMem?: string;
   maxMinersPerAgent: string;
+  minerApi?: boolean;
+  minerApiAllow?: string;
+  minerHttp?: boolean;
   container: string;
   image: string;
   network: string;
   forcePull?: boolean;
   commandPath: string;
-  http: string;
+  /** Default: SCHEDULE_HTTP_DEFAULTS by --container. */
+  http?: string;
   advertiseUrl?: string;
   declineSeconds: string;
   reviveInterval: string;
@@ -192,11 +209,17 @@ export interface ScheduleSettings {
   framework: {
     name: string; user: string; roles: string[]; failoverTimeoutSeconds: number; principal?: string;
     miners: number; servers: number; maxRelaunchFraction: number; server: { cpus: number; mem: number }; miner: { cpus: number; mem: number };
-    maxMinersPerAgent: number; container: ContainerOptions; declineRefuseSeconds: number; reviveIntervalMs: number;
+    minerEndpoints: MinerEndpoints; maxMinersPerAgent: number; container: ContainerOptions; declineRefuseSeconds: number; reviveIntervalMs: number;
     launchTimeoutMs: number; reconcileIntervalMs: number; teardownOnExit: boolean; upstream: UpstreamOptions; secrets: TaskSecrets;
     taskLogLevel: LogLevel;
   };
 }
+
+/**
+ * Where `schedule --http` listens unless told: this machine only (the page and /status are for its operators), but
+ * every interface with --container fetch, whose agents download the bundle from it.
+ */
+export const SCHEDULE_HTTP_DEFAULTS = { other: '127.0.0.1:8090', fetch: '0.0.0.0:8090' } as const;
 
 export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv = process.env, version = packageVersion()): ScheduleSettings {
   const masters = flags.master.flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
@@ -235,10 +258,12 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
   if (!flags.image.trim()) throw new Error('--image must name a Docker image');
   if (mode === 'command' && !flags.commandPath.startsWith('/')) throw new Error(`--command-path must be an absolute path, got '${flags.commandPath}'`);
   const { upstream, secrets } = parseUpstream(flags, env);
-  const http = flags.http === 'off' ? undefined : parseHostPort(flags.http, '--http');
+  const httpFlag = flags.http ?? (mode === 'fetch' ? SCHEDULE_HTTP_DEFAULTS.fetch : SCHEDULE_HTTP_DEFAULTS.other);
+  const http = httpFlag === 'off' ? undefined : parseHostPort(httpFlag, '--http');
   if (flags.advertiseUrl !== undefined && !http) throw new Error('--advertise-url needs --http (it is the URL of that endpoint)');
   const advertiseUrl = flags.advertiseUrl === undefined ? undefined : parseAdvertiseUrl(flags.advertiseUrl);
   const fetch = parseFetchFlags(flags, mode, version, http !== undefined);
+  const minerApiAllow = parseMinerApiAllow(flags.minerApiAllow, flags.minerApi === true);
 
   return {
     masters,
@@ -265,6 +290,7 @@ export function parseScheduleFlags(flags: ScheduleFlags, env: NodeJS.ProcessEnv 
         mem: flags.serverMem ? parseNumber('--server-mem', flags.serverMem, { min: 32 }) : defaultServerMem(miners),
       },
       miner: { cpus: minerCpus, mem: flags.minerMem ? parseNumber('--miner-mem', flags.minerMem, { min: 32 }) : defaultMinerMem(threads) },
+      minerEndpoints: { api: flags.minerApi === true, http: flags.minerHttp === true, ...(minerApiAllow ? { apiAllow: minerApiAllow } : {}) },
       maxMinersPerAgent: parseNumber('--max-miners-per-agent', flags.maxMinersPerAgent, { min: 1, integer: true }),
       container: { mode, image: flags.image, network, forcePull: flags.forcePull === true, commandPath: flags.commandPath },
       declineRefuseSeconds: parseNumber('--decline-seconds', flags.declineSeconds, { min: 1 }),
@@ -286,6 +312,10 @@ export interface LocalFlags extends UpstreamFlags {
   listen: string;
   serverHttp: string;
   http?: string;
+  /** true: the flag without a value (its default address). */
+  minerApi?: string | true;
+  minerApiAllow?: string;
+  minerHttp?: string | true;
   workerPrefix: string;
   logFormat?: string;
   logLevel?: string;
@@ -298,6 +328,10 @@ export interface LocalSettings {
   stratum: { host: string; port: number };
   serverHttp: { host: string; port: number };
   http?: { host: string; port: number };
+  /** Miner i's cgminer API / HTTP endpoint listens on these ports + i - 1. */
+  minerApi?: ListenAddress;
+  minerApiAllow?: string;
+  minerHttp?: ListenAddress;
   workerPrefix: string;
   upstream: UpstreamOptions;
   secrets: TaskSecrets;
@@ -321,11 +355,51 @@ export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
     throw new Error(last === 0 ? '--listen and --server-http must use different ports'
       : `--listen and --server-http must use different ports, more than ${last} apart: server i uses both + i (--servers ${servers})`);
   }
+  const http = flags.http ? parseHostPort(flags.http, '--http') : undefined;
+  const minerApi = localMinerListen('--miner-api', flags.minerApi, LOCAL_MINER_DEFAULTS.api);
+  const minerHttp = localMinerListen('--miner-http', flags.minerHttp, LOCAL_MINER_DEFAULTS.http);
+  const minerApiAllow = parseMinerApiAllow(flags.minerApiAllow, minerApi !== undefined);
+  const miner = (flag: string, at: ListenAddress | undefined) => (at ? [{ flag, first: at.port, count: miners, each: 'miner i: port + i - 1' }] : []);
+  checkPortRanges([
+    { flag: '--listen', first: stratum.port, count: servers, each: 'server i: port + i' },
+    { flag: '--server-http', first: serverHttp.port, count: servers, each: 'server i: port + i' },
+    ...miner('--miner-api', minerApi),
+    ...miner('--miner-http', minerHttp),
+    ...(http && http.port !== 0 ? [{ flag: '--http', first: http.port, count: 1, each: '' }] : []),
+  ]);
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(flags.workerPrefix)) throw new Error(`--worker-prefix must be 1-32 letters, digits, '.', '_' or '-', got '${flags.workerPrefix}'`);
   const logLevel = parseLogLevel('--log-level', flags.logLevel);
   const { upstream, secrets } = parseUpstream(flags, env);
   return {
     miners, servers, threadsPerMiner, stratum, serverHttp, workerPrefix: flags.workerPrefix, upstream, secrets, logLevel,
-    ...(flags.http ? { http: parseHostPort(flags.http, '--http') } : {}),
+    ...(http ? { http } : {}),
+    ...(minerApi ? { minerApi } : {}),
+    ...(minerApiAllow ? { minerApiAllow } : {}),
+    ...(minerHttp ? { minerHttp } : {}),
   };
+}
+
+/** Where `local --miner-api` / `--miner-http` given without a value put miner 1 (miner i: the port + i - 1). */
+export const LOCAL_MINER_DEFAULTS = { api: '127.0.0.1:4028', http: '127.0.0.1:8180' } as const;
+
+/** A miner endpoint of `local`: a port alone is this machine only (127.0.0.1); the port must be fixed. */
+function localMinerListen(flag: string, value: string | true | undefined, fallback: string): ListenAddress | undefined {
+  if (value === undefined) return undefined;
+  const at = parseListenAddress(flag, value === true ? fallback : value);
+  if (at.port === 0) throw new Error(`${flag} needs a fixed port (miner i listens on it + i - 1)`);
+  return at;
+}
+
+/** Ports a group of local processes listens on: `first` + 0 .. count - 1. */
+interface PortRange { flag: string; first: number; count: number; each: string }
+
+/** Every range fits below 65536 and no two meet (whatever their hosts: 0.0.0.0 would take the port on all of them). */
+function checkPortRanges(ranges: PortRange[]): void {
+  const show = (r: PortRange) => (r.count === 1 ? `port ${r.first}` : `ports ${r.first}-${r.first + r.count - 1} (${r.each})`);
+  for (const r of ranges) if (r.first + r.count - 1 > 65535) throw new Error(`${r.flag}: ${show(r)} go above 65535`);
+  for (const [i, a] of ranges.entries()) {
+    for (const b of ranges.slice(i + 1)) {
+      if (a.first <= b.first + b.count - 1 && b.first <= a.first + a.count - 1) throw new Error(`${a.flag} and ${b.flag} overlap: ${show(a)} and ${show(b)}`);
+    }
+  }
 }

@@ -30,6 +30,7 @@ export class ServerStatsPoller {
   private readonly figures = new Map<string, ServerFigures>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  private roundEndedAt: number | undefined;
 
   constructor(private readonly targets: () => StatsTarget[], private readonly intervalMs: number, private readonly timeoutMs = 3000) {}
 
@@ -52,9 +53,15 @@ export class ServerStatsPoller {
       const keys = new Set(targets.map((t) => t.key));
       for (const key of this.figures.keys()) if (!keys.has(key)) this.figures.delete(key);
       await Promise.all(targets.map((t) => this.read(t)));
+      this.roundEndedAt = Date.now();
     } finally {
       this.polling = false;
     }
+  }
+
+  /** When the last round of reads ended (ms since the epoch): the farm's figures are as of then. */
+  get lastRound(): number | undefined {
+    return this.roundEndedAt;
   }
 
   get(key: string): ServerFigures | undefined {

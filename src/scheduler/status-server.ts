@@ -1,9 +1,10 @@
 // The HTTP endpoint of `schedule` and `local`: GET /status returns the launcher's view as JSON (tasks, states,
-// agents, where the server is); with --container fetch, GET /artifacts/<name> serves the bundle to the agents'
-// fetchers. Read-only; anything else is 404/405.
+// agents, where the servers are), the topology page answers GET / (and its files and events); with --container
+// fetch, GET /artifacts/<name> serves the bundle to the agents' fetchers. Read-only; anything else is 404/405.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import type { PageHandler } from '../web/live-page.js';
 
 export interface StatusServer {
   port: number;
@@ -48,13 +49,15 @@ export function startStatusServer(
   listen: { host: string; port: number },
   snapshot: () => unknown,
   artifacts: ReadonlyMap<string, Buffer> = new Map(),
+  pages?: PageHandler,
 ): Promise<StatusServer> {
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
+    if (pages?.handle(path, req, res)) return;
     if (path === '/status') {
       let body: string;
       try {

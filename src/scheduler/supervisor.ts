@@ -17,6 +17,8 @@ export interface ChildStatus {
   state: ChildState;
   pid?: number;
   restarts: number;
+  /** Running since (ms since the epoch). */
+  runningSince?: number;
   lastExit?: { code: number | null; signal: string | null; at: number };
   nextStartInMs?: number;
 }
@@ -133,6 +135,7 @@ export class SupervisedProcess {
       state: this.state,
       ...(this.child?.pid !== undefined ? { pid: this.child.pid } : {}),
       restarts: this.restarts,
+      ...(this.state === 'running' ? { runningSince: this.startedAt } : {}),
       ...(this.lastExit ? { lastExit: this.lastExit } : {}),
       ...(this.state === 'backoff' ? { nextStartInMs: Math.max(0, this.restartAt - Date.now()) } : {}),
     };

@@ -18,7 +18,8 @@ import type { FetchOptions } from './fetch.js';
 import type { CommandInfo, ContainerInfo, HealthCheck, Label, TaskInfo } from './mesos-types.js';
 import type { PlannedMiner, PlannedServer } from './matching.js';
 import {
-  endpointKey, minerCommand, serverCommand, type LogLevel, type ServerEndpoint, type TaskCommand, type TaskRole, type TaskSecrets, type UpstreamOptions,
+  endpointKey, minerCommand, serverCommand, type LogLevel, type MinerListen, type MinerPorts, type ServerEndpoint, type TaskCommand, type TaskRole,
+  type TaskSecrets, type UpstreamOptions,
 } from './topology.js';
 
 export type ContainerMode = 'docker' | 'mesos' | 'command' | 'fetch';
@@ -38,6 +39,10 @@ export interface ContainerOptions {
 
 /** Ports the server binds inside its container when Docker BRIDGE networking maps host ports onto them. */
 export const BRIDGE_CONTAINER_PORTS = { stratum: 3333, http: 8080 } as const;
+/** The same for a miner's endpoints (cgminer's API port, and the server's HTTP port in a container of its own). */
+export const BRIDGE_MINER_PORTS = { api: 4028, http: 8080 } as const;
+/** Names of a miner's ports in its DiscoveryInfo (Mesos-DNS makes SRV records of them). */
+export const MINER_PORT_NAMES = { api: 'cgminer-api', http: 'http-metrics' } as const;
 
 export const LABEL_ROLE = 'mesos-miner.role';
 export const LABEL_FRAMEWORK = 'mesos-miner.framework';
@@ -172,6 +177,9 @@ export interface MinerTaskInput {
   secrets: TaskSecrets;
   container: ContainerOptions;
   logLevel?: LogLevel;
+  /** Host ports of its monitoring endpoints (taken from the offer), and who may use its cgminer API. */
+  ports?: MinerPorts;
+  apiAllow?: string;
 }
 
 /**
@@ -196,7 +204,14 @@ export function minerHealthCheck(servers: readonly ServerEndpoint[], node = 'nod
 }
 
 export function buildMinerTask(input: MinerTaskInput): TaskInfo {
-  const cmd = minerCommand(input.servers, input.worker, input.planned.threads, input.secrets, { level: input.logLevel });
+  const ports = input.ports ?? {};
+  const endpoints = (['api', 'http'] as const).filter((e) => ports[e] !== undefined);
+  // The endpoints listen on every interface of the agent (its port resource); the cgminer API still lets in only
+  // the addresses --api-allow lists (loopback without it).
+  const inside = (e: 'api' | 'http') => (usesBridge(input.container) ? BRIDGE_MINER_PORTS[e] : ports[e]!);
+  const listen: MinerListen = Object.fromEntries(endpoints.map((e) => [e, `0.0.0.0:${inside(e)}`]));
+  if (input.apiAllow) listen.apiAllow = input.apiAllow;
+  const cmd = minerCommand(input.servers, input.worker, input.planned.threads, input.secrets, { level: input.logLevel }, listen);
   const task: TaskInfo = {
     name: `${input.frameworkName}-${input.worker}`,
     task_id: { value: input.taskId },
@@ -207,7 +222,15 @@ export function buildMinerTask(input: MinerTaskInput): TaskInfo {
     labels: labels(input.frameworkName, 'miner', [{ key: LABEL_SERVER, value: endpointKey(input.servers[0]!) }]),
     kill_policy: { grace_period: { nanoseconds: 10 * SECOND_NS } },
   };
-  const info = containerInfo(input.container);
+  if (endpoints.length > 0) {
+    task.discovery = {
+      visibility: 'FRAMEWORK',
+      name: task.name,
+      ports: { ports: endpoints.map((e) => ({ number: ports[e]!, name: MINER_PORT_NAMES[e], protocol: 'tcp' })) },
+    };
+  }
+  const mappings = endpoints.map((e) => ({ host_port: ports[e]!, container_port: BRIDGE_MINER_PORTS[e] }));
+  const info = containerInfo(input.container, mappings.length > 0 ? mappings : undefined);
   if (info) task.container = info;
   return task;
 }

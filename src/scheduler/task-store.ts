@@ -4,7 +4,8 @@
 // come back, so such a task is kept (not counted) and killed later if it reappears and is surplus.
 import type { TaskStatus } from './mesos-types.js';
 import { listKey } from './tier.js';
-import type { TaskRole } from './topology.js';
+import type { TaskFailure } from './task-history.js';
+import type { MinerPorts, TaskRole } from './topology.js';
 
 /** 'INTENT': recorded and persisted before ACCEPT, no status update seen yet. */
 export type TaskPhase = 'INTENT' | string;
@@ -23,6 +24,8 @@ export interface TaskRecord {
   index?: number;
   /** Miner: the server endpoints (host:port) it was launched with, in its failover order (its primary first). */
   servers?: string[];
+  /** Miner: host ports of its cgminer API and its /status + /metrics, when asked for (schedule --miner-api/-http). */
+  minerPorts?: MinerPorts;
   cpus: number;
   mem: number;
   launchedAt: number;
@@ -33,6 +36,9 @@ export interface TaskRecord {
   message?: string;
   /** We asked Mesos to kill it (rolling relaunch, surplus, unknown): its end is not a failure. */
   killRequested?: boolean;
+  /** Tasks of its slot (worker name, server index) that ended before it, and the last that failed (task-history.ts). */
+  restarts?: number;
+  lastFailure?: TaskFailure;
 }
 
 export const TERMINAL_STATES = new Set([

@@ -102,13 +102,49 @@ export function parseEndpointKey(key: string): ServerEndpoint {
   return { host: key.slice(0, at), port: Number(key.slice(at + 1)) };
 }
 
+/** The monitoring endpoints each miner opens on ports of its own (`schedule --miner-api/--miner-http`, `local`). */
+export interface MinerEndpoints {
+  /** The cgminer API (`mine --api-listen`). */
+  api: boolean;
+  /** Who may use it, in cgminer's `--api-allow` syntax; unset: `mine`'s default, this machine's loopback only. */
+  apiAllow?: string;
+  /** GET /status and /metrics (`mine --http`). */
+  http: boolean;
+}
+
+/** A miner's own ports, by endpoint. */
+export interface MinerPorts { api?: number; http?: number }
+
+/** How many ports a miner takes: one per endpoint asked for. */
+export function minerPortCount(endpoints: MinerEndpoints | undefined): number {
+  return Number(endpoints?.api === true) + Number(endpoints?.http === true);
+}
+
+/** Ports taken from an offer (minerPortCount of them, in order) -> the endpoint each serves. */
+export function assignMinerPorts(endpoints: MinerEndpoints | undefined, ports: readonly number[]): MinerPorts {
+  const next = [...ports];
+  return { ...(endpoints?.api ? { api: next.shift()! } : {}), ...(endpoints?.http ? { http: next.shift()! } : {}) };
+}
+
+/** Where a miner's endpoints listen, as `mine` takes them (host:port). */
+export interface MinerListen {
+  api?: string;
+  apiAllow?: string;
+  http?: string;
+}
+
 /** `servers` in failover order: `mine` starts on the first and returns to it after its --fallback-time. */
-export function minerCommand(servers: readonly ServerEndpoint[], worker: string, threads: number, secrets: TaskSecrets, logs: TaskLogs = {}): TaskCommand {
+export function minerCommand(
+  servers: readonly ServerEndpoint[], worker: string, threads: number, secrets: TaskSecrets, logs: TaskLogs = {}, listen: MinerListen = {},
+): TaskCommand {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
   if (servers.length === 0) throw new Error('a miner needs at least one server');
   const args = ['mine'];
   for (const s of servers) args.push('-o', `stratum+tcp://${s.host}:${s.port}`);
   args.push('-u', worker, '-t', String(threads), '--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info');
+  if (listen.api) args.push('--api-listen', listen.api);
+  if (listen.api && listen.apiAllow) args.push('--api-allow', listen.apiAllow);
+  if (listen.http) args.push('--http', listen.http);
   const env: Record<string, string> = {};
   if (secrets.minerPassword) env[ENV_MINER_PASS] = secrets.minerPassword;
   return { role: 'miner', args, env };

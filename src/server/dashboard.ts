@@ -1,10 +1,7 @@
-// The live page of `serve` (GET / on --http). Every `sampleMs` the server's totals go into a ring of samples (whether
-// or not a page is open, so the charts have hours of history when one opens), and the open pages get the sample and
-// the page's view of /status over Server-Sent Events (GET /events): one JSON message built per tick for all of them.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { WebAssets } from '../web/assets.js';
-import { EventStream, sseMessage } from '../web/event-stream.js';
-import { SampleRing } from '../web/sample-ring.js';
+// The live page of `serve` (GET / on --http): every `sampleMs` the server's totals go into the page's ring of
+// samples, and the open pages get the sample and the page's view of /status (web/live-page.ts does the rest).
+import { LivePage, type Sample } from '../web/live-page.js';
+import type { WebAssets } from '../web/assets.js';
 import type { UpstreamStatus } from '../upstream/types.js';
 import type { MinerServer } from './miner-server.js';
 import type { ServerStatsSnapshot } from './server-stats.js';
@@ -51,50 +48,24 @@ export interface DashboardView {
   miners: MinerRow[];
 }
 
-export class ServerDashboard {
+export class ServerDashboard extends LivePage {
   readonly sampleMs: number;
-  private readonly assets: WebAssets;
-  private readonly ring: SampleRing;
-  private readonly stream: EventStream;
   private readonly maxMiners: number;
-  private timer: NodeJS.Timeout | undefined;
   private previous: ServerStatsSnapshot;
 
   constructor(private readonly server: MinerServer, options: DashboardOptions = {}) {
-    this.sampleMs = options.sampleMs ?? DASHBOARD_DEFAULTS.sampleMs;
-    const historySeconds = options.historySeconds ?? DASHBOARD_DEFAULTS.historySeconds;
-    this.ring = new SampleRing(Math.max(1, Math.round((historySeconds * 1000) / this.sampleMs)));
+    const sampleMs = options.sampleMs ?? DASHBOARD_DEFAULTS.sampleMs;
+    super({
+      page: 'serve.html',
+      tickMs: sampleMs,
+      sampleSeconds: sampleMs / 1000,
+      historySeconds: options.historySeconds ?? DASHBOARD_DEFAULTS.historySeconds,
+      maxPages: options.maxPages ?? DASHBOARD_DEFAULTS.maxPages,
+      ...(options.assets ? { assets: options.assets } : {}),
+    });
+    this.sampleMs = sampleMs;
     this.maxMiners = options.maxMiners ?? DASHBOARD_DEFAULTS.maxMiners;
-    this.stream = new EventStream({ maxClients: options.maxPages ?? DASHBOARD_DEFAULTS.maxPages });
-    this.assets = options.assets ?? new WebAssets();
     this.previous = server.stats.snapshot();
-  }
-
-  start(): void {
-    this.timer ??= setInterval(() => this.tick(Date.now()), this.sampleMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.stream.closeAll();
-  }
-
-  /** GET /, /assets/*, /events; false for any other path. */
-  handle(path: string, req: IncomingMessage, res: ServerResponse): boolean {
-    if (path === '/') this.assets.page(req, res, 'serve.html');
-    else if (path === '/events') this.stream.open(req, res, () => this.initMessage(Date.now()));
-    else return this.assets.serve(req, res, path);
-    return true;
-  }
-
-  /** Takes a sample; pushes it with the current view to the open pages. Public for tests (no waiting on timers). */
-  tick(now: number): void {
-    const t = now / 1000;
-    const values = this.sample(now);
-    this.ring.push(t, values);
-    if (this.stream.size > 0) this.stream.broadcast(sseMessage('update', JSON.stringify({ sample: { t, values }, view: this.view(now) })));
   }
 
   view(now: number): DashboardView {
@@ -122,7 +93,7 @@ export class ServerDashboard {
   }
 
   /** The figures charted: hashrate averages, and shares and blocks since the previous sample. */
-  private sample(now: number): Record<string, number> {
+  protected sample(now: number): Sample {
     const s = this.server.stats.snapshot(now);
     const p = this.previous;
     this.previous = s;
@@ -137,11 +108,6 @@ export class ServerDashboard {
       const delta = n - (p.shares.rejectedByReason[reason as keyof typeof p.shares.rejectedByReason] ?? 0);
       if (delta > 0) values[`rejected:${reason}`] = delta;
     }
-    return values;
-  }
-
-  private initMessage(now: number): string {
-    const history = { intervalSeconds: this.sampleMs / 1000, capacity: this.ring.capacity, ...this.ring.toJSON() };
-    return sseMessage('init', JSON.stringify({ history, view: this.view(now) }));
+    return { t: now / 1000, values };
   }
 }

@@ -8,7 +8,7 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { expect, it } from 'vitest';
 import { describePeers, usePeers } from '../support/peers.js';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
-import { freePortPair, jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
+import { freePortRun, jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
 import { startServe } from '../support/serve-process.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
@@ -103,7 +103,8 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
   it('local --servers 2 in front of ckpool: each server has its own pool connection and extranonce space; both miners\' blocks reach the chain', async () => {
     const { peers, children } = fixture;
     const startHeight = await peers.rpc<number>('getblockcount');
-    const [stratum, http] = [await freePortPair(), await freePortPair()];
+    const stratum = await freePortRun(4); // server i: stratum + i, HTTP + i
+    const http = stratum + 2;
     const local = spawnCli([
       'local', '--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.tier', '--servers', '2', '--miners', '2', '--threads', '1',
       '--listen', `127.0.0.1:${stratum}`, '--server-http', `127.0.0.1:${http}`, '--log-format', 'json', '--log-level', 'warn',

@@ -77,16 +77,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A free port whose next one is free too (`local --servers 2` uses both). */
-export async function freePortPair(): Promise<number> {
+/**
+ * `count` consecutive free ports on 127.0.0.1, for a command that numbers its listeners (`local`: server i on the
+ * port + i). In 10000-19999: below the real peers' Mesos agents' task ports (20000-31999) and Linux's ephemeral
+ * range (32768+), where an outgoing connection could take one between the check and the bind.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  const free = (port: number) => new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
   for (;;) {
-    const port = await freePort();
-    const next = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once('error', () => resolve(false));
-      next.listen(port + 1, '127.0.0.1', () => next.close(() => resolve(true)));
-    });
-    if (free) return port;
+    const first = 10_000 + Math.floor(Math.random() * (10_000 - count));
+    let ok = true;
+    for (let p = first; ok && p < first + count; p++) ok = await free(p);
+    if (ok) return first;
   }
 }
 

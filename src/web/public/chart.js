@@ -19,11 +19,15 @@ export function seriesColor(i) {
   return PALETTE[i % PALETTE.length];
 }
 
+/** Tick spacings of a whole-number axis (counts): 1, 2, 5, 10, 20, 50... */
+const WHOLE_STEPS = Array.from({ length: 12 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 /**
- * `series`: [{ label, color, width?, dash? }]; `format(value)` labels the y axis and the legend.
+ * `series`: [{ label, color, width?, dash? }]; `format(value)` labels the y axis and the legend; `whole`: the values
+ * are counts, so the y axis ticks only whole numbers.
  * Returns { setData(t, columns), addSeries(s), uplot }: t in seconds since the epoch, one array per series.
  */
-export function timeChart(container, { series, format, height = 220 }) {
+export function timeChart(container, { series, format, height = 220, whole = false }) {
   const toSeries = (s) => ({
     label: s.label,
     stroke: s.color,
@@ -40,7 +44,10 @@ export function timeChart(container, { series, format, height = 220 }) {
     width: Math.max(200, container.clientWidth),
     height,
     series: [{ label: 'time', value: (_u, t) => (t === null || t === undefined ? '' : formatTime(t * 1000)) }, ...series.map(toSeries)],
-    axes: [{ ...axis, space: 70, values: (_u, ticks) => clockTicks(ticks) }, { ...axis, size: 80, values: (_u, ticks) => ticks.map(format) }],
+    axes: [
+      { ...axis, space: 70, values: (_u, ticks) => clockTicks(ticks) },
+      { ...axis, size: 80, values: (_u, ticks) => ticks.map(format), ...(whole ? { incrs: WHOLE_STEPS } : {}) },
+    ],
     scales: {
       // At least MIN_SPAN_SECONDS wide, data at the right: a page opened on a fresh server shows a growing line,
       // not millisecond ticks.
@@ -65,4 +72,22 @@ export function timeChart(container, { series, format, height = 220 }) {
       uplot.addSeries(toSeries(s));
     },
   };
+}
+
+/**
+ * Appends one sample ({ t, values }) to a history as the server's `init` gives it ({ capacity, t, columns }), a
+ * column first seen now reading 0 before, and drops the oldest beyond the server's capacity.
+ */
+export function appendSample(history, { t, values }) {
+  const before = history.t.length;
+  history.t.push(t);
+  for (const [name, column] of Object.entries(history.columns)) column.push(values[name] ?? 0);
+  for (const [name, value] of Object.entries(values)) {
+    if (!(name in history.columns)) history.columns[name] = [...new Array(before).fill(0), value];
+  }
+  const extra = history.t.length - history.capacity;
+  if (history.capacity > 0 && extra > 0) {
+    history.t.splice(0, extra);
+    for (const column of Object.values(history.columns)) column.splice(0, extra);
+  }
 }

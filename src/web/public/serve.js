@@ -1,8 +1,8 @@
 // The live page of `mesos-miner serve`: totals, upstream, blocks, the miners table and two charts, kept current by
 // the server's event stream (/events: `init` with the sample history, then an `update` per sample).
-import { timeChart, seriesColor } from './chart.js';
+import { appendSample, timeChart, seriesColor } from './chart.js';
 import {
-  SortableTable, connectEvents, escapeHtml, fillFields, formatAgo, formatCount, formatDifficulty, formatHashrate, formatTime, timed,
+  SortableTable, connectEvents, escapeHtml, fillFields, formatAgo, formatCount, formatDifficulty, formatHashrate, formatTime, showAllButton, timed,
 } from './common.js';
 
 const history = { intervalSeconds: 5, capacity: 0, t: [], columns: {} };
@@ -46,19 +46,14 @@ const miners = new SortableTable(document.getElementById('miners'), {
   ],
 });
 filterInput.addEventListener('input', () => timed('table:filter', () => showMiners()));
-showAll.addEventListener('click', () => {
-  miners.limit = miners.limit === Infinity ? TABLE_ROWS : Infinity;
-  timed('table:all', () => showMiners());
-});
+const updateShowAll = showAllButton(showAll, miners, TABLE_ROWS, () => showMiners());
 
 function showMiners() {
   miners.setRows(view.miners, view.at);
   const listed = view.miners.length;
-  const counted = miners.shown < miners.matched ? `${formatCount(miners.shown)} of ${formatCount(miners.matched)} shown` : `${formatCount(miners.shown)} shown`;
   document.getElementById('miners-shown').textContent =
-    counted + (listed < view.connections ? ` (the ${formatCount(listed)} busiest of ${formatCount(view.connections)} connected)` : '');
-  showAll.hidden = miners.matched <= TABLE_ROWS;
-  showAll.textContent = miners.limit === Infinity ? `show the first ${TABLE_ROWS}` : `show all ${formatCount(miners.matched)}`;
+    miners.shownText() + (listed < view.connections ? ` (the ${formatCount(listed)} busiest of ${formatCount(view.connections)} connected)` : '');
+  updateShowAll();
 }
 
 function showRejectReasons() {
@@ -114,21 +109,6 @@ function show() {
   if (!document.hidden) showMiners();
 }
 
-/** Appends one sample, dropping the oldest beyond the server's capacity. */
-function addSample({ t, values }) {
-  const before = history.t.length;
-  history.t.push(t);
-  for (const [name, column] of Object.entries(history.columns)) column.push(values[name] ?? 0);
-  for (const [name, value] of Object.entries(values)) {
-    if (!(name in history.columns)) history.columns[name] = [...new Array(before).fill(0), value];
-  }
-  const extra = history.t.length - history.capacity;
-  if (history.capacity > 0 && extra > 0) {
-    history.t.splice(0, extra);
-    for (const column of Object.values(history.columns)) column.splice(0, extra);
-  }
-}
-
 connectEvents(
   '/events',
   {
@@ -139,7 +119,7 @@ connectEvents(
       showCharts();
     }),
     update: (data) => timed('dashboard:update', () => {
-      addSample(data.sample);
+      appendSample(history, data.sample);
       view = data.view;
       show();
       showCharts();
