@@ -272,6 +272,22 @@ describe('SchedulerClient resilience', () => {
     expect(resub.streamId).toBeUndefined();
   });
 
+  it('a watchdog that fires late, after the event loop was busy, reads the heartbeats waiting before it judges the master silent', async () => {
+    const master = await startMaster({ heartbeatIntervalSeconds: 0.05 });
+    const client = newClient(master, { heartbeatMissLimit: 2 });
+    await subscribed(client);
+    const disconnects = collect<string>(client, 'disconnected');
+    let beats = 0;
+    client.on('heartbeat', () => beats++);
+    // Busy for four of the watchdog's 100 ms: when the loop turns, its timer and the master's next heartbeat are
+    // both due, and the timers run before the heartbeat can be read.
+    const until = Date.now() + 400;
+    while (Date.now() < until) { /* the busy spell */ }
+    await waitUntil(() => beats >= 3, 'heartbeats after the busy spell');
+    expect(disconnects).toEqual([]);
+    expect(master.callsOfType('SUBSCRIBE')).toHaveLength(1);
+  });
+
   it('resubscribes with growing, jittered backoff while the master is unreachable', async () => {
     const master = await startMaster();
     const url = master.url;
