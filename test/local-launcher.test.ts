@@ -31,7 +31,7 @@ function factory(minerMode: string): CommandFactory {
 }
 
 async function launch(minerMode: string, output: PassThrough, miners = 2, servers = 1) {
-  const port = await freePort();
+  const port = await freePort(12); // servers on port + i, their HTTP on port + 10 + i
   const launcher = new LocalLauncher({
     miners,
     servers,

@@ -5,7 +5,6 @@
 // replacement of the server with no miner task relaunched before it runs.
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
@@ -130,7 +129,7 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
   }, 240_000);
 
   it('local --servers 2: a server process killed: blocks within 5 s through the other; the supervisor restarts it at its address', async () => {
-    const [stratum, http] = [await freePortPair(), await freePortPair()];
+    const [stratum, http] = [await freePort(2), await freePort(2)];
     const statusPort = await freePort();
     const local = spawnCli([
       'local', '--bitcoind', `http://127.0.0.1:${peers.v('PEERS_RPC_PORT')}`, '--payout', PAYOUT, '--servers', '2', '--miners', '2',
@@ -172,16 +171,3 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
     return undefined;
   }
 });
-
-/** A free port whose next one is free too (local --servers 2 uses both). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    const next = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once('error', () => resolve(false));
-      next.listen(port + 1, '127.0.0.1', () => next.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}

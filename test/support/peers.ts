@@ -3,13 +3,12 @@
 // free ports, so files never collide with each other or with peers someone started by hand; `stop()` stops only
 // what that run dir started. Where the peers are absent (a user's clone), the suite is skipped with a clear message.
 import { execFile, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
-import { killStillRunning } from './processes.js';
+import { freePort, killStillRunning } from './processes.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -96,7 +95,7 @@ export class Peers {
     const taken = new Set<number>();
     for (const name of PORT_VARS) {
       let port: number;
-      do port = await freeServicePort(); while (taken.has(port));
+      do port = await freePort(); while (taken.has(port));
       taken.add(port);
       ports[name] = String(port);
     }
@@ -167,26 +166,6 @@ export class Peers {
       if (!keep) rmSync(this.runDir, { recursive: true, force: true });
     }
   }
-}
-
-/**
- * A free port in 10000-19999: below the agents' task ports (20000-31999, above) and below Linux's ephemeral range
- * (32768+), where a kernel-chosen port could be taken by any outgoing connection between the check and the peer's
- * bind (seen once: bcoin's p2p port in use).
- */
-async function freeServicePort(): Promise<number> {
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * 10_000);
-    if (await canListen(port)) return port;
-  }
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** `export NAME=value` lines (values possibly single-quoted) -> object. */
