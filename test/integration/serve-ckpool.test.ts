@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
 import { expect, it } from 'vitest';
 import { describePeers, usePeers } from '../support/peers.js';
-import { jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
+import { jsonLines, spawnCli } from '../support/processes.js';
 import { startServe } from '../support/serve-process.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
@@ -21,7 +21,7 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     // also worth forwarding, and the per-miner counts are forwarded shares.
     const serve = await startServe(['--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.proxy', '--min-diff', '0.001']);
     children.push(serve.child);
-    const cpu = spawnCaptured(peers.v('PEERS_MINERD'), ['-a', 'sha256d', '-o', serve.url, '-u', 'cpu', '-p', 'x', '-t', '1'], { keepChars: 20_000 });
+    const cpu = await peers.cpuminer(serve.url, 'cpu');
     children.push(cpu.child);
     const ours = spawnCli(['mine', '-o', serve.url, '-u', 'ours', '-t', '1', '--log-format', 'json', '--status-interval', '5'], { keepChars: 200_000 });
     children.push(ours.child);
