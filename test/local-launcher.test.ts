@@ -31,7 +31,7 @@ function factory(minerMode: string): CommandFactory {
 }
 
 async function launch(minerMode: string, output: PassThrough, miners = 2, servers = 1) {
-  const port = await freePort();
+  const port = await freePort(12); // servers on port + i, their HTTP on port + 10 + i
   const launcher = new LocalLauncher({
     miners,
     servers,
@@ -44,7 +44,7 @@ async function launch(minerMode: string, output: PassThrough, miners = 2, server
     logLevel: 'warn',
     restart: { baseMs: 50, maxMs: 400, stableMs: 10_000 },
     stopGraceMs: 2000,
-    serverReadyTimeoutMs: 5000,
+    serverReadyTimeoutMs: 20_000, // a wait for the port, not a delay: a Node start on a busy machine can take seconds
     factory: factory(minerMode),
     output,
     log: silentLogger,
@@ -65,7 +65,7 @@ describe('LocalLauncher', () => {
   it('starts the server first, then miners pointed at it; prefixes output; secrets only in env', async () => {
     const output = new PassThrough();
     const { launcher, port } = await launch('wait', output);
-    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print');
+    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print', 20_000);
     const all = lines(output);
     expect(all).toContain('[server-0] listening as index 0');
     const miner1 = JSON.parse(all.find((l) => l.startsWith('[local-1] '))!.slice('[local-1] '.length));
@@ -78,7 +78,7 @@ describe('LocalLauncher', () => {
   it('--servers 2: server i on the ports + i with --server-index i; each miner gets both, the primaries alternating', async () => {
     const output = new PassThrough();
     const { launcher, port } = await launch('wait', output, 2, 2);
-    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print');
+    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'both miners print', 20_000);
     const all = lines(output);
     expect(all).toEqual(expect.arrayContaining(['[server-0] listening as index 0', '[server-1] listening as index 1']));
     const argv = (worker: string) => JSON.parse(all.find((l) => l.startsWith(`[${worker}] `))!.slice(worker.length + 3)).argv as string[];
@@ -96,7 +96,7 @@ describe('LocalLauncher', () => {
     const output = new PassThrough();
     const started = Date.now();
     const { launcher } = await launch('crash', output, 1);
-    await waitUntil(() => (launcher.status().children[1]!.restarts >= 3 ? true : undefined), 'three restarts', 5000);
+    await waitUntil(() => (launcher.status().children[1]!.restarts >= 3 ? true : undefined), 'three restarts', 20_000);
     const miner = launcher.status().children[1]!;
     expect(miner.lastExit!.code).toBe(3);
     // 50 + 100 + 200 ms of backoff (plus 3 x 30 ms of run time) at least passed before the third restart.
@@ -110,9 +110,9 @@ describe('LocalLauncher', () => {
   it('forwards SIGTERM on stop and leaves nothing running', async () => {
     const output = new PassThrough();
     const { launcher } = await launch('wait', output);
-    await waitUntil(() => launcher.status().children.length === 3 && launcher.status().children.every((c) => c.state === 'running' && c.pid) ? true : undefined, 'all running');
+    await waitUntil(() => launcher.status().children.length === 3 && launcher.status().children.every((c) => c.state === 'running' && c.pid) ? true : undefined, 'all running', 20_000);
     const pids = launcher.status().children.map((c) => c.pid!);
-    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'miners printed');
+    await waitUntil(() => lines(output).filter((l) => l.startsWith('[local-')).length === 2 ? true : undefined, 'miners printed', 20_000);
     await launcher.stop();
     expect(pids.every((pid) => !alive(pid))).toBe(true);
     expect(lines(output).filter((l) => l.endsWith('got SIGTERM')).length, lines(output).join(' | ')).toBe(3);

@@ -86,6 +86,24 @@ describe('miner server under bad input', () => {
     await stillMining(good, 0);
   });
 
+  it('disconnects a steady flooder too, not only one burst: twenty times the rate, with a share in the rate now and then', async () => {
+    const { server, port, good } = await setup({ submitRatePerSecond: 50 });
+    const flooder = await TestMiner.connect(port);
+    cleanup.push(async () => flooder.close());
+    await flooder.handshake('flooder');
+    const params = ['flooder', flooder.job!.id, '00000000', flooder.job!.ntimeHex, '00000000'];
+    // 50 shares every 50 ms (1,000 a second) until it is dropped: each refill of the bucket (one token every 20 ms)
+    // lets a share through in the rate, so the flooder is never refused a thousand times in a row.
+    await waitUntil(async () => {
+      if (flooder.closed) return true;
+      await Promise.all(Array.from({ length: 50 }, () => flooder.submit(params).catch(() => undefined)));
+      await new Promise((r) => setTimeout(r, 50));
+      return false;
+    }, 'the steady flooder dropped', 20_000);
+    expect(server.stats.rejectedByReason['rate-limited']).toBeGreaterThan(500);
+    await stillMining(good, 0);
+  });
+
   /** 2,000 distinct valid shares from one miner to a pool that never answers; resolves when all are answered. */
   async function floodUnansweredPool(pool: { nbits?: number }) {
     // Every hash meets 2^-32 (and the upstream's 2^-32): each distinct nonce is a valid share to forward. The pool

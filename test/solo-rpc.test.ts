@@ -150,7 +150,7 @@ describe('BitcoindRpcClient', () => {
     const err = await failure(c.call('getbestblockhash'));
     expect((err as RpcTransportError).kind).toBe('timeout');
     expect(err.message).toMatch(/no reply within 100 ms/);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(10_000); // the 100 ms given, not the 30 s default (room for a busy machine)
     node.failNext('hang');
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 30);

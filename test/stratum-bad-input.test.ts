@@ -6,6 +6,7 @@ import type { PoolManager, WorkSet } from '../src/stratum/pool-manager.js';
 import { Harness, nextEvent, recordingLogger } from './support/pool-harness.js';
 import type { ScriptedPool } from './support/scripted-pool.js';
 import { findShare } from './support/pool-share-finder.js';
+import { waitUntil } from './support/wait-until.js';
 
 const h = new Harness();
 afterEach(() => h.cleanup());
@@ -75,7 +76,8 @@ describe('bad input from a pool', () => {
     m.on('job', (j) => jobs.push(j));
     pool.notify('mining.notify', ['job-x', '00'.repeat(32), 'aa']);
     pool.notify('mining.notify', ['job-y', 'zz', 'aa', 'bb', [], '20000000', '17034219', '65000000', true]);
-    await new Promise((r) => setTimeout(r, 50));
+    // Both handled (in order): a job from either would have come out before the second error.
+    await waitUntil(() => errors.length >= 2, 'both notifies reported');
     expect(jobs).toHaveLength(0);
     expect(m.work).toBe(w);
     expect(errors.map((e) => e.message)).toEqual([
@@ -108,10 +110,9 @@ describe('bad input from a pool', () => {
     pool.notify('mining.set_extranonce', ['not-hex', 4]);
     pool.notify('mining.set_version_mask', [12]);
     pool.send({ id: 'rc', method: 'client.reconnect', params: ['host', 'port?', 0] });
-    await new Promise((r) => setTimeout(r, 50));
+    const answer = (await waitUntil(() => pool.messages.find((x) => x.dir === 'in' && x.msg?.id === 'rc'), 'the answer to client.reconnect')).msg;
     expect(errors.map((e) => e.message.split(':')[0])).toEqual(['mining.set_extranonce', 'mining.set_version_mask', 'client.reconnect']);
     expect(m.work).toBe(w);
-    const answer = pool.messages.find((x) => x.dir === 'in' && x.msg?.id === 'rc')!.msg;
     expect(answer.error[0]).toBe(20);
     await expectStillMining(pool, m);
   });

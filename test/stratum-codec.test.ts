@@ -5,6 +5,7 @@ import { Backoff } from '../src/backoff.js';
 import { JsonRpcConnection, LineSplitter, parseRpcLine } from '../src/stratum/codec.js';
 import { StratumProtocolError, StratumRequestError, parseStratumError, stratumError } from '../src/stratum/errors.js';
 import { parsePoolUrl } from '../src/stratum/pool-url.js';
+import { waitUntil } from './support/wait-until.js';
 
 describe('LineSplitter', () => {
   it('splits across chunks, strips \\r, ignores empty lines', () => {
@@ -175,7 +176,7 @@ describe('JsonRpcConnection over TCP', () => {
     expect(err.reason).toBe('timeout');
     expect(err.message).toMatch(/no answer within 50 ms/);
     b.respond(reqId, true);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => seen.length > 0, 'the late answer');
     expect(seen).toEqual([reqId]);
   });
 
@@ -209,7 +210,7 @@ describe('JsonRpcConnection over TCP', () => {
     a.on('protocol-error', (e) => errors.push(e.kind));
     a.on('notification', (n) => notes.push(n.method));
     rawServer.write('garbage\n[1]\n{"id":null,"method":"ok","params":[]}\n');
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => notes.length > 0, 'the good line after the bad ones');
     expect(errors).toEqual(['bad-json', 'bad-shape']);
     expect(notes).toEqual(['ok']);
     expect(a.isClosed).toBe(false);

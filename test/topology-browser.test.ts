@@ -21,7 +21,7 @@ import {
 } from './support/browser.js';
 import { apiJson } from './support/cgminer-client.js';
 import { readEvents } from './support/page-client.js';
-import { freePortRun, jsonLines, killStillRunning, spawnCli } from './support/processes.js';
+import { freePort, jsonLines, killStillRunning, spawnCli } from './support/processes.js';
 import { ScriptedPool } from './support/scripted-pool.js';
 import { SERVER_FIGURES, startFakeFarm, startTopologyRig, type FakeFarm, type TopologyRig } from './support/topology-rig.js';
 import { waitUntil } from './support/wait-until.js';
@@ -92,7 +92,7 @@ describeBrowser('topology page in Chromium', () => {
       pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -12 });
       await pool.start();
       // Servers 0-1: stratum base, base+1; HTTP base+2, base+3. Miners 1-2: API base+4, base+5; HTTP base+6, base+7.
-      const base = await freePortRun(9);
+      const base = await freePort(9);
       const run = spawnCli([
         'local', '--pool', pool.url, '--user', 'farm.proxy', '--miners', '2', '--servers', '2', '--threads', '1',
         '--listen', `127.0.0.1:${base}`, '--server-http', `127.0.0.1:${base + 2}`, '--miner-api', String(base + 4), '--miner-http', String(base + 6),

@@ -511,10 +511,16 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
   private armWatchdog(gen: number): void {
     if (this.watchdog) clearTimeout(this.watchdog);
     const ms = this.heartbeatMissLimit * this.heartbeatSeconds * 1000;
-    this.watchdog = setTimeout(() => {
-      this.connectionLost(gen, `no event from the master for ${ms} ms (${this.heartbeatMissLimit} heartbeats missed)`);
+    const timer = setTimeout(() => {
+      // A timer fires late when the event loop was busy, and timers run before I/O in each turn of the loop: events
+      // the master sent meanwhile may be waiting unread. Read them first (setImmediate runs after this turn's I/O);
+      // any event re-arms the watchdog, and only a master that really went silent loses the stream.
+      setImmediate(() => {
+        if (this.watchdog === timer) this.connectionLost(gen, `no event from the master for ${ms} ms (${this.heartbeatMissLimit} heartbeats missed)`);
+      });
     }, ms);
-    this.watchdog.unref?.();
+    timer.unref?.();
+    this.watchdog = timer;
   }
 
   private clearTimers(): void {

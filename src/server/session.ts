@@ -102,7 +102,12 @@ export class Session {
   private tokens: number;
   private lastRefill = Date.now();
   private protocolErrors = 0;
-  private consecutiveRateLimited = 0;
+  /**
+   * Refusals for the rate not yet forgiven: one more for each, forgiven at the submit rate. Past 10 s worth, the
+   * session floods persistently (more than twice its rate for a while) and is dropped; a burst is forgiven.
+   */
+  private floodDebt = 0;
+  private floodDebtAt = Date.now();
   private subscribing = false;
   private closed = false;
 
@@ -449,10 +454,12 @@ export class Session {
       verdict = checkShare(ctx, share);
       ctx.job = undefined;
     }
-    if (!overRate) this.consecutiveRateLimited = 0;
-    else if (!verdict.ok) {
+    if (overRate && !verdict.ok) {
       verdict = RATE_LIMITED;
-      if (++this.consecutiveRateLimited > this.host.limits.submitRatePerSecond * 10) {
+      const rate = this.host.limits.submitRatePerSecond;
+      this.floodDebt = Math.max(0, this.floodDebt - ((now - this.floodDebtAt) / 1000) * rate) + 1;
+      this.floodDebtAt = now;
+      if (this.floodDebt > rate * 10) {
         this.finishSubmit(id, share, verdict, startedAt);
         this.close('submit flood: rate limit exceeded persistently');
         return;

@@ -8,7 +8,7 @@ import * as bitcoin from 'bitcoinjs-lib';
 import { expect, it } from 'vitest';
 import { describePeers, usePeers } from '../support/peers.js';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
-import { freePortRun, jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
+import { freePort, jsonLines, spawnCaptured, spawnCli } from '../support/processes.js';
 import { startServe } from '../support/serve-process.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
@@ -22,7 +22,7 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
     // also worth forwarding, and the per-miner counts are forwarded shares.
     const serve = await startServe(['--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.proxy', '--min-diff', '0.001']);
     children.push(serve.child);
-    const cpu = spawnCaptured(peers.v('PEERS_MINERD'), ['-a', 'sha256d', '-o', serve.url, '-u', 'cpu', '-p', 'x', '-t', '1'], { keepChars: 20_000 });
+    const cpu = await peers.cpuminer(serve.url, 'cpu');
     children.push(cpu.child);
     const ours = spawnCli(['mine', '-o', serve.url, '-u', 'ours', '-t', '1', '--log-format', 'json', '--status-interval', '5'], { keepChars: 200_000 });
     children.push(ours.child);
@@ -103,7 +103,7 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
   it('local --servers 2 in front of ckpool: each server has its own pool connection and extranonce space; both miners\' blocks reach the chain', async () => {
     const { peers, children } = fixture;
     const startHeight = await peers.rpc<number>('getblockcount');
-    const stratum = await freePortRun(4); // server i: stratum + i, HTTP + i
+    const stratum = await freePort(4); // server i: stratum + i, HTTP + i
     const http = stratum + 2;
     const local = spawnCli([
       'local', '--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.tier', '--servers', '2', '--miners', '2', '--threads', '1',

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
 import type { FrameworkStatus } from '../../src/scheduler/framework.js';
 import { describePeers, Peers } from '../support/peers.js';
-import { CLI_PATH, freePort, freePortRun, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
+import { CLI_PATH, freePort, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 const PAYOUT = bitcoin.payments.p2wpkh({ hash: Buffer.alloc(20, 0x7e), network: bitcoin.networks.regtest }).address!;
@@ -129,7 +129,7 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
   }, 240_000);
 
   it('local --servers 2: a server process killed: blocks within 5 s through the other; the supervisor restarts it at its address', async () => {
-    const stratum = await freePortRun(4); // server i: stratum + i, HTTP + i
+    const stratum = await freePort(4); // server i: stratum + i, HTTP + i
     const http = stratum + 2;
     const statusPort = await freePort();
     const local = spawnCli([

@@ -2,7 +2,7 @@
 // and `local --bitcoind` with two miners. On regtest every share at --min-diff is a block, so what the server
 // claims must be exactly what the node's chain shows: each new block ours, paying --payout, none rejected, and the
 // node's broken long poll (RPC error -32603) must not look like a lost connection.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
@@ -69,10 +69,13 @@ describePeers('solo mining against the real regtest node', () => {
     await statusWhere(httpPort, 'solo upstream connected', (s) => s.upstream.state === 'connected', 30_000);
 
     const url = `stratum+tcp://127.0.0.1:${stratumPort}`;
-    const minerd = spawn(peers.v('PEERS_MINERD'), ['-a', 'sha256d', '-o', url, '-u', 'it.cpuminer', '-p', 'x', '-t', '1'], { stdio: 'ignore' });
+    // cpuminer at the idle priority it chooses: here every share is a block, and at normal priority it made 15 a
+    // second beside two busy cores, each a clean job. mine hands its shares over at the end of a kernel call
+    // (~0.5 s), so all of them went stale and it had none accepted in 2 minutes. On idle cycles only, cpuminer
+    // still gets its shares (at the session's 0.0001) within the wait.
+    const minerd = await peers.cpuminer(url, 'it.cpuminer', { idle: true });
     const mine = spawnCli(['mine', '-o', url, '-u', 'it.mine', '-t', '1', '--log-format', 'json'], { env: { MESOS_MINER_PASS: 'x' } });
-    children.push(minerd, mine.child);
-    const minerdExit = new Promise((resolve) => minerd.once('exit', resolve));
+    children.push(minerd.child, mine.child);
     // A few seconds of mining: both miners' shares accepted, and a handful of blocks.
     await statusWhere(
       httpPort,
@@ -80,9 +83,9 @@ describePeers('solo mining against the real regtest node', () => {
       (s) => s.stats.blocksFound >= 8 && ['it.cpuminer', 'it.mine'].every((w) => s.miners.some((m) => m.worker === w && m.accepted > 0)),
       120_000,
     );
-    minerd.kill('SIGTERM');
+    minerd.child.kill('SIGTERM');
     mine.child.kill('SIGTERM');
-    await within(minerdExit, 15_000, 'cpuminer exit');
+    await within(minerd.exit, 15_000, 'cpuminer exit');
     expect(await within(mine.exit, 15_000, 'mine exit')).toEqual({ code: 0, signal: null });
     const final = await statusWhere(httpPort, 'no block in flight', (s) => s.stats.upstream.pending === 0, 30_000);
     serve.child.kill('SIGTERM');

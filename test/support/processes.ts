@@ -68,31 +68,36 @@ export function killStillRunning(children: ChildProcess[]): void {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for children that need a fixed port). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, and the `count - 1` ports after it (`local --servers 2` takes
+ * a port and the next), for children and peers that need fixed ports. Chosen in 10000-19999: below the real Mesos
+ * agent's task ports (20000-31999, see peers.ts) and below Linux's ephemeral range (32768+), where any outgoing
+ * connection or listener on port 0 may take a port between the check and the child's bind (seen: bcoin's p2p port;
+ * local-launcher's second server, EADDRINUSE while a busy machine was starting it).
+ */
+export async function freePort(count = 1): Promise<number> {
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (10_000 - count));
+    if (await canListen(port, count)) return port;
+  }
 }
 
-/**
- * `count` consecutive free ports on 127.0.0.1, for a command that numbers its listeners (`local`: server i on the
- * port + i). In 10000-19999: below the real peers' Mesos agents' task ports (20000-31999) and Linux's ephemeral
- * range (32768+), where an outgoing connection could take one between the check and the bind.
- */
-export async function freePortRun(count: number): Promise<number> {
-  const free = (port: number) => new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-  for (;;) {
-    const first = 10_000 + Math.floor(Math.random() * (10_000 - count));
-    let ok = true;
-    for (let p = first; ok && p < first + count; p++) ok = await free(p);
-    if (ok) return first;
+/** Whether ports port..port+count-1 on 127.0.0.1 can all be listened on now. */
+async function canListen(port: number, count: number): Promise<boolean> {
+  const servers: net.Server[] = [];
+  try {
+    for (let p = port; p < port + count; p++) {
+      const server = net.createServer();
+      servers.push(server);
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(p, '127.0.0.1', () => resolve(true));
+      });
+      if (!ok) return false;
+    }
+    return true;
+  } finally {
+    await Promise.all(servers.filter((s) => s.listening).map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 }
 

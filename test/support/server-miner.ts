@@ -2,6 +2,7 @@
 // assembly (from reference/stratum.md, independent of src/) and node:crypto brute force at low difficulty.
 import { connect, type Socket } from 'node:net';
 import { nodeSha256d as dsha } from './node-sha256d.js';
+import { waitUntil } from './wait-until.js';
 
 const DIFF1 = 0xffffn << 208n;
 
@@ -156,11 +157,7 @@ export class TestMiner {
   }
 
   async waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`test miner: timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await waitUntil(cond, `${what} (test miner)`, timeoutMs);
   }
 
   header(job: MinerJob, extranonce2: string, nonce: number, version = job.version): Buffer {
