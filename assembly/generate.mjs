@@ -220,8 +220,18 @@ function emit() {
       : n.kind === 'u' ? `v128.load(JOB_SPLATS, ${slotOf.get(n) * 16})` : n.op === 'input' ? n.name : `x${n.id}`;
   const scalarBody = loopNodes.map((n) => `  const x${n.id}: u32 = ${scalarExpr(n, scalarRef)};`);
   const simdBody = loopNodes.map((n) => `  const x${n.id}: v128 = ${simdExpr(n, simdRef)};`);
+  // 8 lanes as two i32x4 groups a and b, each operation emitted for both side by side and the two results
+  // stored to adjacent 16-byte slots: the shape V8's revectorizer (--experimental-wasm-revectorize) packs
+  // into one 256-bit AVX2 operation per pair. Per-job words and constants are 32-bit load-splats, the same
+  // load for both groups (V8 13 packs two v128.loads 16 bytes apart wrongly when b's comes first).
+  const pairRef = (half) => (n) =>
+    n.kind === 'c'
+      ? `v128.load32_splat(CONST_WORDS, ${constSlotOf.get(n.value) * 4})`
+      : n.kind === 'u' ? `v128.load32_splat(JOB_WORDS, ${slotOf.get(n) * 4})` : n.op === 'input' ? `${n.name}${'ab'[half]}` : `${'ab'[half]}${n.id}`;
+  const pairBody = loopNodes.flatMap((n) => [0, 1].map((half) => `  const ${'ab'[half]}${n.id}: v128 = ${simdExpr(n, pairRef(half))};`));
 
   const constWords = [...constSlotOf.keys()].flatMap((v) => [v, v, v, v]).map(hex);
+  const constList = [...constSlotOf.keys()].map(hex);
   const count = (op) => loopNodes.filter((n) => n.op === op).length;
   const stats = `adds ${count('add')}, xors ${count('xor')}, ands ${count('and')}, rotates ${count('rotr')}, shifts ${count('shr')}`;
 
@@ -239,11 +249,15 @@ const JOB_SPLATS: usize = memory.data(${slotOf.size * 16}, 16);
 const CONST_SPLATS: usize = memory.data<u32>([
 ${chunk(constWords, 8)}
 ], 16);
+// The simd8 build splats its constants from here (and its per-job words from JOB_WORDS).
+const CONST_WORDS: usize = memory.data<u32>([
+${chunk(constList, 8)}
+], 16);
 
 /** Everything in the double hash that does not depend on the nonce, from the midstate and the header tail. */
 export function precomputeJob(m0: u32, m1: u32, m2: u32, m3: u32, m4: u32, m5: u32, m6: u32, m7: u32, t0: u32, t1: u32, t2: u32): void {
 ${precompute.join('\n')}
-  if (ASC_FEATURE_SIMD) {
+  if (KERNEL_LANES == 4) {
     for (let i = 0; i < JOB_SLOTS; i++) {
       v128.store(JOB_SPLATS + ((<usize>i) << 4), i32x4.splat(load<u32>(JOB_WORDS + ((<usize>i) << 2))));
     }
@@ -262,6 +276,14 @@ ${scalarBody.join('\n')}
 @inline export function lastWordSimd(w3: v128): v128 {
 ${simdBody.join('\n')}
   return x${h7.id};
+}
+
+/** H7 for 8 nonces, lanes 0..3 from w3a and 4..7 from w3b; stored to out (lanes 0..3) and out + 16 (4..7). */
+// @ts-ignore: decorator
+@inline export function lastWordsSimd8(w3a: v128, w3b: v128, out: usize): void {
+${pairBody.join('\n')}
+  v128.store(out, a${h7.id});
+  v128.store(out, b${h7.id}, 16);
 }
 `;
 }

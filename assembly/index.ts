@@ -1,5 +1,7 @@
-// Mining kernel entry. One source, two builds: with `--enable simd` the scan hashes 4 nonces per step in
-// i32x4 lanes, without it 1 nonce per step; ASC_FEATURE_SIMD picks the branch at compile time.
+// Mining kernel entry. One source, three builds (asconfig.json targets), told apart by the compile-time
+// constant KERNEL_LANES (`use` in asconfig.json): 1 nonce per step (scalar, no SIMD), 4 in i32x4 lanes
+// (simd), or 8 as two i32x4 groups side by side (simd8: V8's revectorizer packs them into 256-bit AVX2
+// operations on newer Node; without it the pairs run as 128-bit operations).
 //
 // Protocol with the host (src/kernel/wasm.ts):
 //   1. write the 80-byte header at headerPtr() (nonce field ignored), call setJob(targetTopWord);
@@ -8,7 +10,7 @@
 //      candidate buffer filled up: the host drains it and continues from start + scannedCount()).
 // A candidate is a nonce whose hash's most significant 32 bits (as a little-endian uint256) are <= the
 // target's top word; the host confirms each against the full 256-bit target.
-import { precomputeJob, lastWordScalar, lastWordSimd } from './generated';
+import { precomputeJob, lastWordScalar, lastWordSimd, lastWordsSimd8 } from './generated';
 import { compress, initState, sha256Into } from './sha256';
 
 const CANDIDATE_CAPACITY: u32 = 1024;
@@ -22,8 +24,13 @@ const MERKLE_PAIR: usize = memory.data(64, 16);
 let targetTop: u32 = 0;
 let lastScanned: u32 = 0;
 
+// Where the simd8 build's two groups leave their H7 words, side by side (the revectorizer's seed). The
+// stores go through a variable, not a constant address: V8 12 pairs stores by a shared base.
+const H7_PAIR: usize = memory.data(32, 32);
+let h7Out: usize = H7_PAIR;
+
 export function kernelLanes(): i32 {
-  return ASC_FEATURE_SIMD ? 4 : 1;
+  return KERNEL_LANES;
 }
 export function headerPtr(): usize {
   return HEADER;
@@ -59,7 +66,9 @@ export function setJob(targetTopWord: u32): void {
 
 /** Hashes nonces [start, start + count) (count <= 2^31, no wrap past 2^32-1); returns the candidate count. */
 export function scan(start: u32, count: u32): u32 {
-  return ASC_FEATURE_SIMD ? scanSimd(start, count) : scanScalar(start, count);
+  if (KERNEL_LANES == 8) return scanSimd8(start, count);
+  if (KERNEL_LANES == 4) return scanSimd(start, count);
+  return scanScalar(start, count);
 }
 
 function scanScalar(start: u32, count: u32): u32 {
@@ -109,6 +118,45 @@ function recordLanes(top32: v128, firstNonce: u32, remaining: u32, found: u32): 
   if (remaining > 1 && <u32>i32x4.extract_lane(top32, 1) <= top) { store<u32>(CANDIDATES + (<usize>found << 2), firstNonce + 1); found++; }
   if (remaining > 2 && <u32>i32x4.extract_lane(top32, 2) <= top) { store<u32>(CANDIDATES + (<usize>found << 2), firstNonce + 2); found++; }
   if (remaining > 3 && <u32>i32x4.extract_lane(top32, 3) <= top) { store<u32>(CANDIDATES + (<usize>found << 2), firstNonce + 3); found++; }
+  return found;
+}
+
+// Steps of 8 nonces from base = start rounded down to a multiple of 8 (so the lanes' nonce words are one
+// splat or'ed with constants); lanes outside [start, start + count) are hashed but never reported.
+function scanSimd8(start: u32, count: u32): u32 {
+  const topLanes = i32x4.splat(targetTop);
+  const end: u64 = <u64>start + count;
+  let base: u64 = start & ~7;
+  let found: u32 = 0;
+  while (base < end) {
+    // Lane k's nonce word: bswap(base + k) = bswap(base) | k << 24, as base is a multiple of 8.
+    const high = i32x4.splat(bswap<u32>(<u32>base));
+    lastWordsSimd8(v128.or(high, i32x4(0, 1 << 24, 2 << 24, 3 << 24)), v128.or(high, i32x4(4 << 24, 5 << 24, 6 << 24, 7 << 24)), h7Out);
+    const h7a = v128.load(H7_PAIR);
+    const h7b = v128.load(H7_PAIR, 16);
+    const topA = i8x16.shuffle(h7a, h7a, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    const topB = i8x16.shuffle(h7b, h7b, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+    if (v128.any_true(v128.or(i32x4.le_u(topA, topLanes), i32x4.le_u(topB, topLanes)))) {
+      found = recordLanes8(<u32>base, start, end, found);
+    }
+    base += 8;
+    if (found > CANDIDATE_CAPACITY - 8) break;
+  }
+  lastScanned = <u32>((base < end ? base : end) - start);
+  return found;
+}
+
+// Rare path: the lanes of H7_PAIR that passed, in nonce order, inside [start, end).
+function recordLanes8(base: u32, start: u32, end: u64, found: u32): u32 {
+  const top = targetTop;
+  for (let k: u32 = 0; k < 8; k++) {
+    const nonce = base + k;
+    if (nonce < start || <u64>nonce >= end) continue;
+    if (bswap<u32>(load<u32>(H7_PAIR + (<usize>k << 2))) <= top) {
+      store<u32>(CANDIDATES + (<usize>found << 2), nonce);
+      found++;
+    }
+  }
   return found;
 }
 

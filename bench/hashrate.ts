@@ -2,4 +2,4 @@
 // (needs `npm run build`: the kernel threads run dist/kernel/worker.js and build/*.wasm)
 import { runBench } from '../src/kernel/bench.js';
 
-await runBench({ threads: 'auto', kernel: 'both', duration: 5, json: process.argv.includes('--json') });
+await runBench({ threads: 'auto', kernel: 'all', duration: 5, json: process.argv.includes('--json') });

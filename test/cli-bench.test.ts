@@ -6,7 +6,7 @@ const bench = (...args: string[]) => runNode([CLI_PATH, 'bench', ...args]);
 
 describe('mesos-miner bench', () => {
   it('proves the kernel on a real block and reports one JSON document', async () => {
-    const { code, stdout } = await bench('--threads', '1', '--kernel', 'both', '--duration', '0.3', '--json');
+    const { code, stdout } = await bench('--threads', '1', '--kernel', 'all', '--duration', '0.3', '--json');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.correctness.map((c: { kernel: string }) => c.kernel).sort()).toEqual([...report.machine.kernels].sort());
@@ -18,13 +18,18 @@ describe('mesos-miner bench', () => {
       expect(row.mhs).toBeCloseTo(row.hashes / row.seconds / 1e6, 6);
     }
     expect(report.baseline.mhs).toBeGreaterThan(0);
+    // The runtime and the CPU the figures belong to.
+    expect(report.machine).toMatchObject({ node: process.version, v8: process.versions.v8, arch: process.arch });
+    expect(report.machine.cpuVendor).toEqual(expect.any(String));
+    expect(report.machine.kernels).toContain(report.machine.autoKernel);
+    expect(report.machine.loadAverage.end).toHaveLength(3);
   });
 
   it.each([
     [['--threads', '0'], /--threads: threads must be an integer in 1\.\.256, got 0/],
     [['--threads', '1,x'], /"x" is not a whole number/],
     [['--threads', '100000'], /threads must be an integer in 1\.\.256/],
-    [['--kernel', 'avx'], /--kernel must be simd, scalar or both, got "avx"/],
+    [['--kernel', 'avx'], /--kernel must be auto, all, simd8, simd, scalar, got "avx"/],
     [['--duration', '-1'], /--duration must be a number of seconds/],
     [['--bogus'], /unknown option '--bogus'/],
     [['--threads'], /option '-t, --threads <list>' argument missing/],

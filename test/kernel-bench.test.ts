@@ -24,8 +24,8 @@ describe('bench option parsing', () => {
     expect(() => parseThreadsList(value)).toThrow(/--threads/);
   });
   it('parses kernel and duration', () => {
-    expect(parseKernelSelection('both')).toBe('both');
-    expect(() => parseKernelSelection('gpu')).toThrow(/--kernel must be simd, scalar or both, got "gpu"/);
+    for (const k of ['auto', 'all', 'simd8', 'simd', 'scalar']) expect(parseKernelSelection(k)).toBe(k);
+    expect(() => parseKernelSelection('both')).toThrow(/--kernel must be auto, all, simd8, simd, scalar, got "both"/);
     expect(parseDuration('2.5')).toBe(2.5);
     for (const bad of ['0', '-1', 'abc', '', '99999']) expect(() => parseDuration(bad)).toThrow(/--duration/);
   });

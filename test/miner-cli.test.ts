@@ -82,7 +82,7 @@ describe('mesos-miner mine (child process)', () => {
   it.each([
     ['threads 0', ['-t', '0'], /--threads: threads must be an integer in 1\.\.256, got 0/],
     ['threads not a number', ['-t', 'many'], /--threads must be an integer/],
-    ['unknown kernel', ['--kernel', 'turbo'], /--kernel must be auto, simd or scalar, got 'turbo'/],
+    ['unknown kernel', ['--kernel', 'turbo'], /--kernel must be auto, simd8, simd or scalar, got 'turbo'/],
     ['bad URL scheme', ['-o', 'http://127.0.0.1:3333'], /unsupported scheme "http"/],
     ['missing user', ['--no-user'], /no user given/],
     ['bad fallback time', ['--fallback-time', '-3'], /--fallback-time must be a number of seconds/],

@@ -71,7 +71,7 @@ function expectHonestCounts(miner: Miner): void {
   expect(s.invalid).toBe(0);
 }
 
-describe.each<KernelName>(['simd', 'scalar'])('Miner with the %s kernel', (kernel) => {
+describe.each<KernelName>(['simd8', 'simd', 'scalar'])('Miner with the %s kernel', (kernel) => {
   it('gets shares accepted by the pool (verified by bitcoinjs-lib) and counts them like the pool does', async () => {
     const pool = await startPool();
     // Adaptive kernel-call size (the default): starts at 2^20 and follows each thread's measured speed.

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { WasmKernel, simdSupported } from '../src/kernel/wasm.js';
 import type { KernelName } from '../src/kernel/types.js';
+import { KERNEL_NAMES } from '../src/kernel/types.js';
 import { hashToDisplayHex } from '../src/bitcoin/hash.js';
 import { BLOCK_881423, GENESIS } from './fixtures/blocks.js';
 
@@ -17,7 +18,7 @@ const NIST: Array<[string, string | Uint8Array, string]> = [
   ['one million "a"', new Uint8Array(1_000_000).fill(0x61), 'cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0'],
 ];
 
-const builds: KernelName[] = simdSupported() ? ['simd', 'scalar'] : ['scalar'];
+const builds: KernelName[] = simdSupported() ? [...KERNEL_NAMES] : ['scalar'];
 
 describe.each(builds)('WASM sha256 (%s build)', (name) => {
   const kernel = WasmKernel.load(name);

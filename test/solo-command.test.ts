@@ -79,7 +79,12 @@ describe('serve solo process', () => {
       await waitUntil(() => node!.submitted.length === 1, 'submitblock', 5000);
       expect(node.submitted[0]!.result).toBeNull();
       expect(Block.fromHex(node.submitted[0]!.hex).checkProofOfWork()).toBe(true);
-      const status = await (await fetch(`http://127.0.0.1:${String(httpLine.address).split(':').pop()}/status`)).text();
+      // The block counts once serve has asked the node whether it is on the best chain (after submitblock).
+      const statusUrl = `http://127.0.0.1:${String(httpLine.address).split(':').pop()}/status`;
+      const status = await waitUntil(async () => {
+        const text = await (await fetch(statusUrl)).text();
+        return JSON.parse(text).upstream.blocks === 1 && text;
+      }, 'block counted in /status', 5000);
       expect(JSON.parse(status).upstream).toMatchObject({ kind: 'solo', blocks: 1, endpoint: node.endpoint });
       expect(status).not.toContain(node.password);
     } finally {

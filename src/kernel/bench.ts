@@ -1,14 +1,17 @@
 // `bench`: proves the kernel on a real block, measures a naive node:crypto baseline, then the hashrate of
 // each (kernel, threads) configuration, printed as a table or one JSON document.
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { sha256d } from '../bitcoin/hash.js';
 import { nbitsToTarget } from '../bitcoin/target.js';
 import { formatHashrate } from './hashrate.js';
 import { KernelPool, validateThreads } from './pool.js';
+import { revectorizeSupported, runtimeInfo } from './runtime.js';
 import type { KernelName } from './types.js';
-import { simdSupported } from './wasm.js';
+import { KERNEL_NAMES } from './types.js';
+import { resolveKernel, simdSupported } from './wasm.js';
 
-export type KernelSelection = KernelName | 'both';
+/** One build, 'auto' (the build the miner would pick here) or 'all' (every build this engine runs). */
+export type KernelSelection = KernelName | 'auto' | 'all';
 
 export interface BenchOptions {
   threads: number[] | 'auto';
@@ -39,7 +42,23 @@ export interface BenchRow {
 }
 
 export interface BenchReport {
-  machine: { cpuModel: string; cores: number; node: string; simd: boolean; kernels: KernelName[] };
+  machine: {
+    cpuModel: string;
+    cpuVendor: string;
+    cores: number;
+    arch: string;
+    avx2: boolean;
+    node: string;
+    v8: string;
+    simd: boolean;
+    /** V8 packs the simd8 build into 256-bit operations here (--experimental-wasm-revectorize). */
+    revectorize: boolean;
+    /** The build `--kernel auto` (the miner's default) picks here. */
+    autoKernel: KernelName;
+    kernels: KernelName[];
+    /** os.loadavg() at the start and at the end: figures from a busy machine are not comparable. */
+    loadAverage: { start: number[]; end: number[] };
+  };
   correctness: Array<{ kernel: KernelName; block: number; expectedNonce: number; found: number[]; window: number }>;
   baseline: { method: string; hashes: number; seconds: number; mhs: number };
   durationSeconds: number;
@@ -56,6 +75,8 @@ const PROOF_WINDOW = 262_144;
 /** Nonces per pool.scan call while measuring: ~40 ms at 6-7 MH/s per thread (dispatch costs ~0.1 ms). */
 const MEASURE_CHUNK = 1 << 18;
 const WARMUP_MS = 500;
+/** A 1-minute load average above this at the start means other work shares the CPU (the table says so). */
+const BUSY_LOAD = 0.5;
 
 export function parseThreadsList(value: string): number[] | 'auto' {
   const text = String(value).trim();
@@ -74,8 +95,8 @@ export function parseThreadsList(value: string): number[] | 'auto' {
 }
 
 export function parseKernelSelection(value: string): KernelSelection {
-  if (value === 'simd' || value === 'scalar' || value === 'both') return value;
-  throw new Error(`--kernel must be simd, scalar or both, got "${value}"`);
+  if (value === 'auto' || value === 'all' || (KERNEL_NAMES as readonly string[]).includes(value)) return value as KernelSelection;
+  throw new Error(`--kernel must be auto, all, ${KERNEL_NAMES.join(', ')}, got "${value}"`);
 }
 
 export function parseDuration(value: string): number {
@@ -87,12 +108,12 @@ export function parseDuration(value: string): number {
 }
 
 function kernelsFor(selection: KernelSelection): KernelName[] {
-  if (selection === 'scalar') return ['scalar'];
-  if (selection === 'simd') {
-    if (!simdSupported()) throw new Error('--kernel simd: this JavaScript engine has no WebAssembly SIMD');
-    return ['simd'];
+  if (selection === 'all') return simdSupported() ? [...KERNEL_NAMES] : ['scalar'];
+  try {
+    return [resolveKernel(selection)];
+  } catch (err) {
+    throw new Error(`--kernel ${selection}: ${(err as Error).message}`);
   }
-  return simdSupported() ? ['simd', 'scalar'] : ['scalar'];
 }
 
 function proofJob() {
@@ -167,8 +188,22 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     else if (!opts.json) progress.write(`${line}\n`);
   };
 
+  const info = runtimeInfo();
   const report: BenchReport = {
-    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), node: process.version, simd: simdSupported(), kernels },
+    machine: {
+      cpuModel: info.cpuModel,
+      cpuVendor: info.cpuVendor,
+      cores: availableParallelism(),
+      arch: info.arch,
+      avx2: info.avx2,
+      node: info.node,
+      v8: info.v8,
+      simd: simdSupported(),
+      revectorize: simdSupported() && revectorizeSupported(info),
+      autoKernel: resolveKernel('auto'),
+      kernels,
+      loadAverage: { start: loadavg(), end: [] },
+    },
     correctness: [],
     baseline: { method: '', hashes: 0, seconds: 0, mhs: 0 },
     durationSeconds: duration,
@@ -185,12 +220,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (const threads of counts) {
       const pool = await KernelPool.create({ threads, kernel });
       try {
-        if (threads === counts[0]) {
-          say(`${kernel}: checking the kernel on block ${PROOF_BLOCK.height} ...`);
-          report.correctness.push(await proveCorrect(pool));
-        }
         say(`${kernel} x ${threads}: warming up ...`);
         await hashFor(pool, WARMUP_MS); // lets V8 tier the kernel up to optimized code before timing
+        // The proof runs on the optimized code that is timed next (the revectorized simd8 exists only there).
+        say(`${kernel} x ${threads}: checking the kernel on block ${PROOF_BLOCK.height} ...`);
+        const proof = await proveCorrect(pool);
+        if (threads === counts[0]) report.correctness.push(proof);
         // Live line on a terminal; otherwise one line per configuration (no log spam).
         const tick = live
           ? (h: number, ms: number) => say(`${kernel} x ${threads}: ${formatHashrate(h / (ms / 1000))} (${(ms / 1000).toFixed(1)} / ${duration} s)`)
@@ -216,6 +251,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   }
   if (live) progress.write('\r\x1b[K');
+  report.machine.loadAverage.end = loadavg();
 
   out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBenchTable(report));
   return report;
@@ -234,8 +270,13 @@ export function formatBenchTable(report: BenchReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const m = report.machine;
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   return [
-    `CPU: ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, WebAssembly SIMD: ${m.simd ? 'yes' : 'no'}`,
+    `CPU: ${m.cpuModel} (${m.cpuVendor}, ${m.arch}), ${m.cores} cores, AVX2: ${yes(m.avx2)}`,
+    `runtime: Node ${m.node}, V8 ${m.v8}, WebAssembly SIMD: ${yes(m.simd)}, revectorize: ${yes(m.revectorize)}, auto kernel: ${m.autoKernel}`,
+    `load average: ${load(m.loadAverage.start)} at the start, ${load(m.loadAverage.end)} at the end` +
+      (m.loadAverage.start[0]! > BUSY_LOAD ? ' (other work was running: figures are not comparable)' : ''),
     ...report.correctness.map((c) => `check: ${c.kernel} kernel found nonce ${c.expectedNonce} of block ${c.block} in a ${c.window}-nonce window`),
     `naive baseline (${report.baseline.method}): ${report.baseline.mhs.toFixed(3)} MH/s`,
     '',

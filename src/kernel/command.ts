@@ -14,7 +14,7 @@ export function registerBenchCommand(program: Command): void {
     .command('bench')
     .description('prove the kernel on a real block, then measure the hashrate per kernel and thread count')
     .option('-t, --threads <list>', 'thread counts to measure: a list like 1,2,4 or "auto" (all cores)', 'auto')
-    .option('--kernel <name>', 'simd, scalar or both', 'both')
+    .option('--kernel <name>', 'simd8, simd, scalar, auto (the build mine would pick) or all', 'all')
     .option('--duration <seconds>', 'seconds of measurement per configuration', '5')
     .option('--json', 'print one JSON document (for scripts) instead of the table')
     .action(async (flags: BenchFlags, command: Command) => {

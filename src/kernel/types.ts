@@ -1,6 +1,6 @@
 // Shared shapes of the kernel API (see pool.ts for the pool itself).
 
-export type KernelName = 'simd' | 'scalar';
+export type KernelName = 'simd8' | 'simd' | 'scalar';
 export type KernelChoice = KernelName | 'auto';
 
 export interface ScanRequest {
@@ -27,5 +27,6 @@ export interface ScanResult {
   cancelled: boolean;
 }
 
-export const KERNEL_NAMES: readonly KernelName[] = ['simd', 'scalar'];
+/** Every build, fastest first where it applies: simd8 (8 lanes, revectorized), simd (4 lanes), scalar. */
+export const KERNEL_NAMES: readonly KernelName[] = ['simd8', 'simd', 'scalar'];
 export const NONCE_SPACE = 0x1_0000_0000;

@@ -1,6 +1,8 @@
-// Loads one build of the WASM kernel (build/kernel-{simd,scalar}.wasm) and wraps its memory protocol.
+// Loads one build of the WASM kernel (build/kernel-{simd8,simd,scalar}.wasm) and wraps its memory protocol.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { revectorizeSupported } from './runtime.js';
 import type { KernelChoice, KernelName } from './types.js';
 import { KERNEL_NAMES } from './types.js';
 
@@ -46,16 +48,31 @@ export function simdSupported(): boolean {
   return simdSupport;
 }
 
-/** 'auto' -> simd when the engine has it, else scalar; forcing simd where unsupported is an error. */
+/**
+ * 'auto' -> simd8 where V8 revectorizes it into 256-bit operations (Node 22+ on x64 with AVX2), else simd
+ * where the engine has WebAssembly SIMD, else scalar. Forcing a SIMD build where there is no SIMD is an
+ * error; forcing simd8 without the revectorizer runs it as 128-bit pairs (correct, slower than simd).
+ */
 export function resolveKernel(choice: KernelChoice | string = 'auto'): KernelName {
-  if (choice === 'auto') return simdSupported() ? 'simd' : 'scalar';
+  if (choice === 'auto') return simdSupported() ? (revectorizeSupported() ? 'simd8' : 'simd') : 'scalar';
   if (!(KERNEL_NAMES as readonly string[]).includes(choice)) {
     throw new Error(`unknown kernel "${choice}": expected one of auto, ${KERNEL_NAMES.join(', ')}`);
   }
-  if (choice === 'simd' && !simdSupported()) {
-    throw new Error('kernel "simd" was requested but this JavaScript engine has no WebAssembly SIMD; use --kernel scalar or auto');
+  if (choice !== 'scalar' && !simdSupported()) {
+    throw new Error(`kernel "${choice}" was requested but this JavaScript engine has no WebAssembly SIMD; use --kernel scalar or auto`);
   }
   return choice as KernelName;
+}
+
+let revectorizeOn = false;
+/**
+ * Turns on V8's 128-to-256-bit revectorizer (process-wide, for modules compiled from now on): it must be set
+ * before the simd8 module compiles, in the thread that compiles it. Only where V8 knows the flag.
+ */
+function enableRevectorize(): void {
+  if (revectorizeOn || !revectorizeSupported()) return;
+  setFlagsFromString('--experimental-wasm-revectorize');
+  revectorizeOn = true;
 }
 
 export function kernelWasmPath(name: KernelName): string {
@@ -74,6 +91,7 @@ function compile(name: KernelName): object {
     } catch (err) {
       throw new Error(`cannot read the ${name} kernel at ${path} (run "npm run build:wasm"): ${(err as Error).message}`);
     }
+    if (name === 'simd8') enableRevectorize();
     module = new wasmApi.Module(bytes);
     compiled.set(name, module);
   }

@@ -22,7 +22,7 @@ export function registerMineCommand(program: Command): void {
     .option('-u, --user <name>', 'pool account or worker name (wallet.worker)')
     .option('-p, --pass <password>', `pool password (default "x"); prefer env ${ENV_MINER_PASS}: argv is visible to every user`)
     .option('-t, --threads <n>', `kernel threads, 1..${MAX_THREADS} (default: all cores)`)
-    .option('--kernel <auto|simd|scalar>', `kernel build (default ${MINE_DEFAULTS.kernel}: simd when supported)`)
+    .option('--kernel <auto|simd8|simd|scalar>', `kernel build (default ${MINE_DEFAULTS.kernel}: simd8 where V8 revectorizes it, else simd where supported)`)
     .option('-q, --quiet', 'no periodic status line or per-share logs (warnings, errors and the final status still print)')
     .option('--config <file.json>', 'JSON file with the same keys as the long flags ("url", "user", "threads", ...); flags win')
     .option('--fallback-time <s>', `return to the first pool after it has been healthy this long; 0 = never (default ${MINE_DEFAULTS.fallbackTime})`)

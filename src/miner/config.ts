@@ -209,8 +209,8 @@ export function resolveMineConfig(
 
   const threads = parseThreads(f.threads);
   const kernelText = f.kernel ?? MINE_DEFAULTS.kernel;
-  if (!['auto', 'simd', 'scalar'].includes(kernelText)) throw new Error(`--kernel must be auto, simd or scalar, got '${kernelText}'`);
-  // Fails now (not after connecting) when simd is forced on an engine without WebAssembly SIMD.
+  if (!['auto', 'simd8', 'simd', 'scalar'].includes(kernelText)) throw new Error(`--kernel must be auto, simd8, simd or scalar, got '${kernelText}'`);
+  // Fails now (not after connecting) when a SIMD build is forced on an engine without WebAssembly SIMD.
   resolveKernel(kernelText);
 
   const fallbackTimeMs = parseSeconds('--fallback-time', f.fallbackTime ?? String(MINE_DEFAULTS.fallbackTime), true);
