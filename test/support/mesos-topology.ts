@@ -51,16 +51,21 @@ export class MesosTopology {
     }
   }
 
-  /** Pid of this agent's `mine` or `serve` task process (node running a dist/cli.js, found by its sandbox). */
+  /**
+   * Pid of this framework's `mine` or `serve` task process on the agent (node running a dist/cli.js, found by its
+   * sandbox). Only this framework's: a torn-down framework's tasks may still be ending when the next one starts.
+   */
   taskPid(command: 'mine' | 'serve'): number | undefined {
-    const sandboxes = `MESOS_SANDBOX=${this.peers.v('PEERS_MESOS_AGENT_WORK_DIR')}/`;
+    const agentDir = `MESOS_SANDBOX=${this.peers.v('PEERS_MESOS_AGENT_WORK_DIR')}/`;
+    const ours = `/frameworks/${this.frameworkId}/executors/`;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
         const at = argv.findIndex((a) => a.endsWith('dist/cli.js'));
         if (at < 0 || argv[at + 1] !== command) continue;
-        if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').some((v) => v.startsWith(sandboxes))) return Number(entry);
+        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+        if (environ.some((v) => v.startsWith(agentDir) && v.includes(ours))) return Number(entry);
       } catch {
         // the process ended while we looked
       }
