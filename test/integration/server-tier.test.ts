@@ -4,13 +4,14 @@
 // failover (`mine -o a -o b`) to the other server, blocks on the node's chain right after the kill, and Mesos'
 // replacement of the server with no miner task relaunched before it runs.
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as bitcoin from 'bitcoinjs-lib';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
 import type { FrameworkStatus } from '../../src/scheduler/framework.js';
+import { agentTaskProcess } from '../support/mesos-topology.js';
 import { describePeers, Peers } from '../support/peers.js';
 import { CLI_PATH, freePort, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
@@ -93,7 +94,7 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
     const minersBefore = running(await tasks(), 'miner').map((t) => t.id).sort();
     // Each miner process was started with both servers, its primary first.
     for (const s of steady.servers) {
-      const { argv } = await waitUntil(() => agentProcess('mine', `mine -o stratum+tcp://${s.host}:${s.stratumPort} `), `the miner process of ${s.primaryFor[0]}`, 10_000, 50);
+      const { argv } = await waitUntil(() => agentTaskProcess(peers, 'mine', { needle: `mine -o stratum+tcp://${s.host}:${s.stratumPort} ` }), `the miner process of ${s.primaryFor[0]}`, 10_000, 50);
       expect(argv).toContain(s.primaryFor[0]);
       const urls = argv.flatMap((v, i) => (v === '-o' ? [argv[i + 1]] : []));
       expect(urls[0]).toBe(`stratum+tcp://${s.host}:${s.stratumPort}`);
@@ -107,7 +108,7 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
 
     const [victim, survivor] = steady.servers;
     const killedAt = Date.now();
-    const { pid } = await waitUntil(() => agentProcess('serve', `--listen 0.0.0.0:${victim!.stratumPort} `), 'the server process', 10_000, 50);
+    const { pid } = await waitUntil(() => agentTaskProcess(peers, 'serve', { needle: `--listen 0.0.0.0:${victim!.stratumPort} ` }), 'the server process', 10_000, 50);
     await killAndMineOn(pid, survivor!.httpPort!, victim!.primaryFor[0]!);
 
     // Mesos reports the failure and the framework launches a replacement; no miner task is relaunched before it runs.
@@ -155,20 +156,4 @@ describePeers('a tier of two servers, solo against the real regtest node', () =>
     local.child.kill('SIGTERM');
     expect(await within(local.exit, 60_000, 'local exit')).toEqual({ code: 0, signal: null });
   }, 240_000);
-
-  /** This run's agent's task process `mesos-miner <command> ...` whose command line contains `needle`. */
-  function agentProcess(command: 'mine' | 'serve', needle: string): { pid: number; argv: string[] } | undefined {
-    const sandboxes = `MESOS_SANDBOX=${peers.v('PEERS_MESOS_AGENT_WORK_DIR')}/`;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-        if (argv[argv.indexOf(CLI_PATH) + 1] !== command || !argv.join(' ').includes(needle)) continue;
-        if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').some((v) => v.startsWith(sandboxes))) return { pid: Number(entry), argv };
-      } catch {
-        // the process ended while we looked
-      }
-    }
-    return undefined;
-  }
 });

@@ -52,25 +52,11 @@ export class MesosTopology {
   }
 
   /**
-   * Pid of this framework's `mine` or `serve` task process on the agent (node running a dist/cli.js, found by its
-   * sandbox). Only this framework's: a torn-down framework's tasks may still be ending when the next one starts.
+   * Pid of this framework's `mine` or `serve` task process on the agent. Only this framework's: a torn-down
+   * framework's tasks may still be ending when the next one starts.
    */
   taskPid(command: 'mine' | 'serve'): number | undefined {
-    const agentDir = `MESOS_SANDBOX=${this.peers.v('PEERS_MESOS_AGENT_WORK_DIR')}/`;
-    const ours = `/frameworks/${this.frameworkId}/executors/`;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-        const at = argv.findIndex((a) => a.endsWith('dist/cli.js'));
-        if (at < 0 || argv[at + 1] !== command) continue;
-        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-        if (environ.some((v) => v.startsWith(agentDir) && v.includes(ours))) return Number(entry);
-      } catch {
-        // the process ended while we looked
-      }
-    }
-    return undefined;
+    return agentTaskProcess(this.peers, command, { frameworkId: this.frameworkId })?.pid;
   }
 
   /** The latest run's sandbox of one of our tasks on the agent. */
@@ -87,4 +73,30 @@ export class MesosTopology {
     }
     throw new Error(`no sandbox for task ${taskId} under ${slaves}`);
   }
+}
+
+/**
+ * A task process `node .../dist/cli.js <command> ...` on the peers' Mesos agent (found by its MESOS_SANDBOX), of one
+ * framework when `frameworkId` is given, whose command line contains `needle` when given.
+ */
+export function agentTaskProcess(
+  peers: Peers,
+  command: 'mine' | 'serve',
+  { frameworkId, needle }: { frameworkId?: string; needle?: string } = {},
+): { pid: number; argv: string[] } | undefined {
+  const agentDir = `MESOS_SANDBOX=${peers.v('PEERS_MESOS_AGENT_WORK_DIR')}/`;
+  const framework = frameworkId === undefined ? '' : `/frameworks/${frameworkId}/executors/`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const at = argv.findIndex((a) => a.endsWith('dist/cli.js'));
+      if (at < 0 || argv[at + 1] !== command || (needle !== undefined && !argv.join(' ').includes(needle))) continue;
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (environ.some((v) => v.startsWith(agentDir) && v.includes(framework))) return { pid: Number(entry), argv };
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
 }
