@@ -122,22 +122,27 @@ describePeers('serve (proxy) -> real ckpool -> real regtest node, cpuminer and m
       const both = [await status(http), await status(http + 1)];
       return both.every((s) => s && s.stats.upstream.accepted >= 1 && s.miners.length === 1) ? (both as MinerServerStatus[]) : undefined;
     }, 'shares accepted by ckpool through each server', 150_000, 500);
-    local.child.kill('SIGTERM');
-    expect(await within(local.exit, 60_000, 'local exit')).toEqual({ code: 0, signal: null });
 
     // Two pool sessions: ckpool gave each server its own extranonce1, so no two miners of the tier hash one header.
     const spaces = servers.map((s) => s.upstream.spaces.map((x) => x.extranonce1));
     expect(spaces.every((x) => x.length >= 1)).toBe(true);
     expect(new Set(spaces.flat()).size).toBe(spaces.flat().length);
     expect(servers.map((s) => s.miners[0]!.worker).sort()).toEqual(['local-1', 'local-2']);
-    // The chain: blocks from both servers' sessions, told apart by the extranonce1 in their coinbase.
-    const height = await peers.rpc<number>('getblockcount');
-    const byServer = new Set<number>();
-    for (let h = startHeight + 1; h <= height; h++) {
-      const block = bitcoin.Block.fromHex(await peers.rpc<string>('getblock', [await peers.rpc<string>('getblockhash', [h]), 0]));
-      const scriptSig = Buffer.from(block.transactions![0]!.ins[0]!.script).toString('hex');
-      spaces.forEach((own, i) => own.some((e) => scriptSig.includes(e)) && byServer.add(i));
-    }
-    expect([...byServer].sort()).toEqual([0, 1]);
+    // The chain: blocks from both servers' sessions, told apart by the extranonce1 in their coinbase. A share ckpool
+    // accepted may still lose its height to the other server's block, so wait for the chain to show both.
+    const serversInChain = async (): Promise<number[]> => {
+      const byServer = new Set<number>();
+      const height = await peers.rpc<number>('getblockcount');
+      for (let h = startHeight + 1; h <= height; h++) {
+        const block = bitcoin.Block.fromHex(await peers.rpc<string>('getblock', [await peers.rpc<string>('getblockhash', [h]), 0]));
+        const scriptSig = Buffer.from(block.transactions![0]!.ins[0]!.script).toString('hex');
+        spaces.forEach((own, i) => own.some((e) => scriptSig.includes(e)) && byServer.add(i));
+      }
+      return [...byServer].sort();
+    };
+    await waitUntil(async () => (await serversInChain()).length === 2, "blocks of both servers' pool sessions in the chain", 120_000, 500);
+    local.child.kill('SIGTERM');
+    expect(await within(local.exit, 60_000, 'local exit')).toEqual({ code: 0, signal: null });
+    expect(await serversInChain()).toEqual([0, 1]);
   }, 240_000);
 });
