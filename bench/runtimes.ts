@@ -141,11 +141,14 @@ async function main(): Promise<void> {
   const minerThreads = threadList === 'auto' ? availableParallelism() : Math.max(...threadList);
   const rows = new Map<string, Row>();
   const load = { start: loadavg(), end: [] as number[] };
+  /** The most cores other processes kept busy during one bench run (each run measures it; null without /proc/stat). */
+  let otherCoresMax: number | null = null;
   const info = runtimeInfo();
   for (let round = 1; round <= opts.rounds; round++) {
     for (const node of opts.nodes) {
       if (!opts.json) process.stderr.write(`round ${round}/${opts.rounds}: ${node} ...\n`);
       const report = await benchUnder(node, opts);
+      if (report.machine.otherCores !== null) otherCoresMax = Math.max(otherCoresMax ?? 0, report.machine.otherCores);
       for (const r of report.results) {
         const key = `${node}|${r.kernel}|${r.threads}`;
         const row = rows.get(key) ?? { runtime: node, node: report.machine.node, v8: report.machine.v8, kernel: r.kernel, threads: r.threads, perThread: [] };
@@ -172,7 +175,7 @@ async function main(): Promise<void> {
     max: Math.max(...r.perThread),
     vsNative: native ? median(r.perThread) / median(native.perThread) : null,
   }));
-  const machine = { cpuModel: info.cpuModel, cpuVendor: info.cpuVendor, arch: info.arch, avx2: info.avx2, loadAverage: load };
+  const machine = { cpuModel: info.cpuModel, cpuVendor: info.cpuVendor, arch: info.arch, avx2: info.avx2, loadAverage: load, otherCoresMax };
   if (opts.json) {
     process.stdout.write(JSON.stringify({ machine, rounds: opts.rounds, durationSeconds: opts.duration, rows: table }, null, 2) + '\n');
     return;
@@ -194,7 +197,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `CPU: ${info.cpuModel} (${info.cpuVendor}, ${info.arch}), AVX2: ${info.avx2 ? 'yes' : 'no'}; ${opts.rounds} round(s) of ${opts.duration} s, interleaved`,
-      `load average: ${fmt(load.start)} at the start, ${fmt(load.end)} at the end`,
+      `load average: ${fmt(load.start)} at the start, ${fmt(load.end)} at the end` +
+        (otherCoresMax === null ? '' : `; other processes used at most ${otherCoresMax.toFixed(2)} cores during a bench run`),
       '',
       line(header),
       line(widths.map((w) => '-'.repeat(w))),

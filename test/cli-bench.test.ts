@@ -1,4 +1,6 @@
 // The bench command as users run it: the built CLI in a child process.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLI_PATH, runNode } from './support/processes.js';
 
@@ -23,6 +25,20 @@ describe('mesos-miner bench', () => {
     expect(report.machine.cpuVendor).toEqual(expect.any(String));
     expect(report.machine.kernels).toContain(report.machine.autoKernel);
     expect(report.machine.loadAverage.end).toHaveLength(3);
+    expect(report.machine.otherCores).toBeGreaterThanOrEqual(0);
+  });
+
+  it.runIf(existsSync('/proc/stat'))('says how many cores other processes kept busy during the run, and that the figures are not comparable then', async () => {
+    // Another process spinning for the whole run: at least a third of a core of it is seen, however busy the machine.
+    const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    try {
+      const { code, stdout } = await bench('--threads', '1', '--kernel', 'scalar', '--duration', '1');
+      expect(code).toBe(0);
+      const [, cores] = /other processes used (\d+\.\d+) cores during the run \(figures are not comparable\)/.exec(stdout) ?? [];
+      expect(Number(cores)).toBeGreaterThan(0.33);
+    } finally {
+      hog.kill('SIGKILL');
+    }
   });
 
   it.each([

@@ -1,5 +1,6 @@
 // `bench`: proves the kernel on a real block, measures a naive node:crypto baseline, then the hashrate of
 // each (kernel, threads) configuration, printed as a table or one JSON document.
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { sha256d } from '../bitcoin/hash.js';
 import { nbitsToTarget } from '../bitcoin/target.js';
@@ -58,6 +59,11 @@ export interface BenchReport {
     kernels: KernelName[];
     /** os.loadavg() at the start and at the end: figures from a busy machine are not comparable. */
     loadAverage: { start: number[]; end: number[] };
+    /**
+     * Cores the rest of the machine kept busy during the run, on average (CPU time of all processes and the
+     * hypervisor's steal, from /proc/stat, less this process's own); null where /proc/stat cannot be read.
+     */
+    otherCores: number | null;
   };
   correctness: Array<{ kernel: KernelName; block: number; expectedNonce: number; found: number[]; window: number }>;
   baseline: { method: string; hashes: number; seconds: number; mhs: number };
@@ -75,8 +81,28 @@ const PROOF_WINDOW = 262_144;
 /** Nonces per pool.scan call while measuring: ~40 ms at 6-7 MH/s per thread (dispatch costs ~0.1 ms). */
 const MEASURE_CHUNK = 1 << 18;
 const WARMUP_MS = 500;
-/** A 1-minute load average above this at the start means other work shares the CPU (the table says so). */
-const BUSY_LOAD = 0.5;
+/** Other processes using more than this many cores on average during the run share the CPU (the table says so). */
+const BUSY_OTHER_CORES = 0.25;
+
+/**
+ * Seconds of CPU the whole machine has used since boot: user, nice, system, irq, softirq and steal (time the
+ * hypervisor gave to other guests), from /proc/stat's first line in USER_HZ (100 on Linux); null elsewhere.
+ */
+function machineCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's CPU seconds, every thread (the kernel's workers included). */
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 export function parseThreadsList(value: string): number[] | 'auto' {
   const text = String(value).trim();
@@ -203,6 +229,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       autoKernel: resolveKernel('auto'),
       kernels,
       loadAverage: { start: loadavg(), end: [] },
+      otherCores: null,
     },
     correctness: [],
     baseline: { method: '', hashes: 0, seconds: 0, mhs: 0 },
@@ -210,6 +237,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     results: [],
   };
 
+  const started = { machine: machineCpuSeconds(), own: ownCpuSeconds(), at: process.hrtime.bigint() };
   say('baseline: node:crypto sha256d per nonce ...');
   report.baseline = measureBaseline(opts.baselineSeconds ?? 1.5);
 
@@ -252,6 +280,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   if (live) progress.write('\r\x1b[K');
   report.machine.loadAverage.end = loadavg();
+  const machineNow = machineCpuSeconds();
+  if (machineNow !== null && started.machine !== null) {
+    const wall = Number(process.hrtime.bigint() - started.at) / 1e9;
+    const other = machineNow - started.machine - (ownCpuSeconds() - started.own);
+    report.machine.otherCores = Math.max(0, other) / wall;
+  }
 
   out.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatBenchTable(report));
   return report;
@@ -276,7 +310,8 @@ export function formatBenchTable(report: BenchReport): string {
     `CPU: ${m.cpuModel} (${m.cpuVendor}, ${m.arch}), ${m.cores} cores, AVX2: ${yes(m.avx2)}`,
     `runtime: Node ${m.node}, V8 ${m.v8}, WebAssembly SIMD: ${yes(m.simd)}, revectorize: ${yes(m.revectorize)}, auto kernel: ${m.autoKernel}`,
     `load average: ${load(m.loadAverage.start)} at the start, ${load(m.loadAverage.end)} at the end` +
-      (m.loadAverage.start[0]! > BUSY_LOAD ? ' (other work was running: figures are not comparable)' : ''),
+      (m.otherCores === null ? '' : `; other processes used ${m.otherCores.toFixed(2)} cores during the run`) +
+      (m.otherCores !== null && m.otherCores > BUSY_OTHER_CORES ? ' (figures are not comparable)' : ''),
     ...report.correctness.map((c) => `check: ${c.kernel} kernel found nonce ${c.expectedNonce} of block ${c.block} in a ${c.window}-nonce window`),
     `naive baseline (${report.baseline.method}): ${report.baseline.mhs.toFixed(3)} MH/s`,
     '',
