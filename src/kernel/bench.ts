@@ -293,8 +293,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
 export function formatBenchTable(report: BenchReport): string {
   const header = ['kernel', 'threads', 'MH/s', 'MH/s/thread', 'scaling', 'vs naive'];
+  // The build `mine` picks here by default is marked: its rows are the figures a miner gets.
   const rows = report.results.map((r) => [
-    r.kernel,
+    r.kernel + (r.kernel === report.machine.autoKernel ? ' (auto)' : ''),
     String(r.threads) + (r.requested ? '' : '*'),
     r.mhs.toFixed(2),
     r.mhsPerThread.toFixed(2),
