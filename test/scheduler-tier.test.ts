@@ -246,4 +246,21 @@ describe('a tier of servers on the fake master', () => {
     expect(replacement.info.command!.arguments!).toContain('2');
     expect(framework.status().servers.find((s) => s.host === 's0.example')!.index).toBe(0);
   }, 40_000);
+
+  it('the rolling relaunch goes on when the cluster cannot place every miner (missing miners are not its doing)', async () => {
+    // Room for 8 miners (two agents, 4 each; a miner does not fit a server agent) of the 9 asked for: one miner is
+    // missing for good, and the bound is 1.
+    const serverAgent = (n: number): FakeAgentSpec => ({ id: `s${n}`, hostname: `s${n}.example`, cpus: 1, mem: 1024, ports: [[31000, 31099]] });
+    const minerAgent = (n: number): FakeAgentSpec => ({ id: `m${n}`, hostname: `m${n}.example`, cpus: 4, mem: 8192, ports: [] });
+    master = await FakeMaster.start({ agents: [serverAgent(0), serverAgent(1), minerAgent(0), minerAgent(1), serverAgent(2)] });
+    const framework = await startFramework({ miners: 9, maxRelaunchFraction: 0.1, server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 1536 } });
+    await waitUntil(() => live('server').length === 2 && live('miner').length === 8, '2 servers + the 8 miners there is room for', 10_000);
+    const before = new Set(live('miner').map((m) => m.taskId));
+    master.loseAgent('s0');
+    await waitUntil(() => live('server').some((s) => s.agentId === 's2'), 'the replacement server on s2', 10_000);
+    const endpoints = () => live('server').map(endpointOf).sort();
+    await waitUntil(() => live('miner').length === 8 && live('miner').every((m) => !before.has(m.taskId) && [...listOf(m)].sort().join() === endpoints().join()),
+      'every placed miner relaunched with the running servers', 20_000);
+    expect(framework.status().rolling).toMatchObject({ outdated: 0, limit: 1 });
+  }, 40_000);
 });

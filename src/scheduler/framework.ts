@@ -175,6 +175,11 @@ export class Framework implements Launcher {
   private lastReviveAt = Number.NEGATIVE_INFINITY;
   /** Tasks that could be launched at the last offer-interest check: when there are more, REVIVE is not rate-limited. */
   private launchable = 0;
+  /**
+   * Miners the rolling relaunch killed whose replacements are not launched yet. Only these (and miners starting)
+   * count against its bound: miners the cluster has no room for are not its doing and must not stop it.
+   */
+  private rolledNotRelaunched = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly background = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -505,6 +510,7 @@ export class Framework implements Launcher {
           }));
         } else {
           record.worker = workers.shift()!;
+          this.rolledNotRelaunched = Math.max(0, this.rolledNotRelaunched - 1);
           record.servers = lists.shift()!;
           if (planned.ports.length > 0) record.minerPorts = assignMinerPorts(this.config.minerEndpoints, planned.ports);
           tasks.push(buildMinerTask({
@@ -740,11 +746,13 @@ export class Framework implements Launcher {
   }
 
   /**
-   * Miner slots without a RUNNING miner: killed and not yet replaced, or replaced by a miner still launching. A
-   * rolling relaunch keeps this under its bound (a killed miner's slot counts until its replacement runs).
+   * Miner slots without a RUNNING miner: killed by the rolling relaunch and not yet replaced, or replaced by a miner
+   * still launching. The relaunch keeps this under its bound (a killed miner's slot counts until its replacement
+   * runs); slots the cluster has no room for do not count (after a scheduler restart, the counter starts at 0).
    */
   private minersNotHashing(): number {
-    return Math.max(0, this.config.miners - this.store.activeCount('miner')) + this.store.minersStarting();
+    const missing = Math.max(0, this.config.miners - this.store.activeCount('miner'));
+    return Math.min(missing, this.rolledNotRelaunched) + this.store.minersStarting();
   }
 
   /**
@@ -759,6 +767,7 @@ export class Framework implements Launcher {
     const budget = relaunchLimit(this.config.miners, this.config.maxRelaunchFraction) - this.minersNotHashing();
     const next = pickOutdated(this.store.minerGroups(), new Set(running.map((s) => endpointKey(this.endpointOf(s)))), budget);
     for (const m of next) this.killTask(m, now, 'rolling relaunch: a server it does not know runs');
+    this.rolledNotRelaunched += next.length;
     return next.length > 0;
   }
 
