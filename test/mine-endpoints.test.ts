@@ -211,9 +211,39 @@ describe('mine --http and --api-listen (child process)', () => {
     expect(check.CHECK[0]).toEqual({ Exists: 'Y', Access: 'N' });
     const joined = JSON.parse(stripNul(await apiRequest(api, { command: 'summary+quit' })));
     expect(joined.quit[0].STATUS[0]).toMatchObject({ Code: 45 });
+    // Names every JavaScript object has are not commands (they once crashed the miner).
+    for (const command of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect((await apiJson(api, command)).STATUS[0], command).toMatchObject({ STATUS: 'E', Code: 14, Msg: 'Invalid command' });
+      expect(parseText(stripNul(await apiRequest(api, command)))[0]!.fields, command).toMatchObject({ STATUS: 'E', Code: '14' });
+    }
+    expect(JSON.parse(stripNul(await apiRequest(api, { command: 'summary+valueOf' }))).valueOf[0].STATUS[0]).toMatchObject({ Code: 14 });
+    expect((await apiJson(api, 'check', 'toString')).CHECK[0]).toEqual({ Exists: 'N', Access: 'N' });
     // The miner is still mining for the same pool.
     expect((await status()).connected).toBe(true);
     expect(pool.openConnections).toHaveLength(1);
+  });
+
+  it('cgminer API: one request per connection; a client that keeps sending after the reply is closed by the idle timeout', async () => {
+    // allowHalfOpen: the client's side stays open after the API's reply and end, as a careless or hostile one may.
+    const socket = connect({ port: api, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    let reply = '';
+    socket.on('data', (chunk) => (reply += chunk.toString('latin1')));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    let open = true;
+    void closed.then(() => (open = false));
+    socket.write('version');
+    // 64 KiB every 50 ms: before, every chunk was kept and restarted the idle timeout, so the connection never ended.
+    const flood = setInterval(() => open && socket.write(Buffer.alloc(65_536, 0x78)), 50);
+    try {
+      await waitUntil(() => !open, 'the API to close the connection', 20_000, 50);
+    } finally {
+      clearInterval(flood);
+      socket.destroy();
+    }
+    expect(stripNul(reply)).toMatch(/^STATUS=S,[^|]*Code=22/);
+    expect((await status()).connected).toBe(true);
+    expect((await apiJson(api, 'version')).STATUS[0]).toMatchObject({ Code: 22 });
   });
 
   it('shows no secret: the pool password is nowhere in /status, /metrics, the API or the logs', async () => {

@@ -228,10 +228,15 @@ const REPORTS: Record<string, (snap: Snapshot) => Reply> = {
   asccount: count('ASCS', 104, 'ASC count'),
 };
 
+/** The report a command names: own keys only (a request for `constructor` or `__proto__` is an invalid command). */
+function reportFor(command: string): ((snap: Snapshot) => Reply) | undefined {
+  return Object.hasOwn(REPORTS, command) ? REPORTS[command] : undefined;
+}
+
 /** check|cmd: whether a command exists here and whether this API lets anyone use it. */
 function check(param: string | undefined): Reply {
   if (!param) return { status: error(71, 'Missing check cmd') };
-  const exists = param in REPORTS || param === 'check' || WRITE_COMMANDS.has(param);
+  const exists = reportFor(param) !== undefined || param === 'check' || WRITE_COMMANDS.has(param);
   const access = exists && !WRITE_COMMANDS.has(param);
   return { status: ok(72, 'Check command'), section: { name: 'CHECK', rows: [{ Exists: exists ? 'Y' : 'N', Access: access ? 'Y' : 'N' }] } };
 }
@@ -265,13 +270,13 @@ export function answerRequest(request: string, source: ApiSource, now = Date.now
     const names = [...new Set(command.split('+').filter((c) => c !== ''))];
     const s = snap();
     const replies = names.map((name): [string, Reply] => {
-      const report = REPORTS[name];
+      const report = reportFor(name);
       if (report) return [name, report(s)];
       return [name, name === 'check' || WRITE_COMMANDS.has(name) ? denied(name) : INVALID_COMMAND];
     });
     return formatJoined(replies, context, json);
   }
-  const report = REPORTS[command];
+  const report = reportFor(command);
   const reply = report ? report(snap()) : command === 'check' ? check(param) : WRITE_COMMANDS.has(command) ? denied(command) : INVALID_COMMAND;
   return formatReply(reply, context, json);
 }
@@ -299,7 +304,8 @@ export class CgminerApi {
   private onConnection(socket: Socket): void {
     socket.on('error', () => {});
     if (!allowedBy(this.options.allow, socket.remoteAddress) || this.sockets.size >= MAX_CONNECTIONS) {
-      this.log.debug({ remote: socket.remoteAddress }, 'cgminer API: connection refused (--api-allow)');
+      const why = this.sockets.size >= MAX_CONNECTIONS ? `${MAX_CONNECTIONS} connections open` : '--api-allow';
+      this.log.debug({ remote: socket.remoteAddress }, `cgminer API: connection refused (${why})`);
       socket.destroy();
       return;
     }
@@ -313,10 +319,22 @@ export class CgminerApi {
       clearTimeout(incomplete);
       if (answered) return;
       answered = true;
-      socket.end(`${answerRequest(request, this.source)}\0`);
+      // One request per connection: nothing more is read (the idle timeout then closes a client that keeps the
+      // connection open), and a reply that fails to build closes the connection instead of the miner.
+      socket.pause();
+      let reply: string;
+      try {
+        reply = answerRequest(request, this.source);
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'cgminer API: could not answer a request');
+        socket.destroy();
+        return;
+      }
+      socket.end(`${reply}\0`);
     };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
+      if (answered) return;
       request += chunk;
       // cgminer answers what one read brought. A text command is answered at once; JSON once it parses, or when
       // nothing more came for a moment (a request split across packets still gets through; a broken one is
