@@ -294,16 +294,17 @@ describeBrowser('topology page in Chromium', () => {
       await server?.close();
     });
 
-    /** A farm's /status: 8 servers, `n` miners 8 to an agent, a few with restarts and a failure. */
+    /** A farm's /status: 8 servers, `n` miners 8 to an agent (agents by address: 10.0.0.1 ... 10.0.4.225), a few with restarts and a failure. */
     function farmStatus(n: number, now: number): FrameworkStatus {
+      const agent = (i: number) => `10.0.${(i >> 3) >> 8}.${(i >> 3) & 255}`;
       const servers = Array.from({ length: 8 }, (_, i) => ({
         index: i, taskId: `mm.server.${i}`, host: `srv${i}.example`, stratumPort: 31000, httpPort: 31001, state: 'TASK_RUNNING', healthy: true,
         primaryFor: [], stats: { at: new Date(now).toISOString(), connections: n / 8, hashrate: { '1m': 1.2e12, '5m': 1.2e12, '1h': 1.1e12 }, upstream: 'connected', blocksFound: 0 },
       }));
       const tasks: TaskView[] = Array.from({ length: n }, (_, i) => ({
-        taskId: `mm.miner.${i}`, role: 'miner', worker: `miner-${i + 1}`, agentId: `a${i >> 3}`, hostname: `agent${String(i >> 3).padStart(4, '0')}.example`,
+        taskId: `mm.miner.${i}`, role: 'miner', worker: `miner-${i + 1}`, agentId: `a${i >> 3}`, hostname: agent(i),
         state: 'TASK_RUNNING', healthy: true, cpus: 4, mem: 192, launchedAt: now - 3600_000, updatedAt: now, runningSince: now - 3000_000 + i,
-        servers: [`srv${i % 8}.example:31000`], minerPorts: { api: 31002 }, api: `agent${String(i >> 3).padStart(4, '0')}.example:31002`,
+        servers: [`srv${i % 8}.example:31000`], minerPorts: { api: 31002 }, api: `${agent(i)}:31002`,
         ...(i % 97 === 0 ? { restarts: 2, lastFailure: { at: now - 60_000, state: 'TASK_FAILED', reason: 'REASON_COMMAND_EXECUTOR_FAILED', message: 'Command exited with status 137' } } : {}),
       }));
       return {
@@ -329,6 +330,9 @@ describeBrowser('topology page in Chromium', () => {
       const withMiners = await tab.evaluate(() => performance.getEntriesByName('topology:update')[0]!.duration);
       await tab.fill('#miner-filter', 'killing');
       expect((await tableRows(tab)).map((r) => [r[0], r[2]])).toEqual([['miner-43', 'KILLING']]);
+      // An agent's name shows its 8 miners, not those of agents whose address starts the same (10.0.0.10, 10.0.0.100).
+      await tab.locator('#agents button[data-host="10.0.0.1"]').click();
+      expect((await tableRows(tab)).map((r) => r[1])).toEqual(Array(8).fill('10.0.0.1'));
       await tab.fill('#miner-filter', '');
       await nextMeasure(tab, 'topology:update');
       const measured = { ...(await costs(tab)), updateWithMiners: withMiners };

@@ -87,11 +87,14 @@ const agents = new SortableTable(document.getElementById('agents'), {
 const updateAgentsAll = showAllButton(agentsAll, agents, TABLE_ROWS, () => showAgents());
 
 const filterInput = document.getElementById('miner-filter');
+// An agent clicked in the agents table: its miners only (a host name, not a substring: 10.0.0.1 is not 10.0.0.10).
+let agentShown;
 const minerTable = new SortableTable(document.getElementById('miners'), {
   limit: TABLE_ROWS,
   // By agent, then worker: the miners of an agent together.
   sort: { key: 'host', dir: 1 },
   filter: (row) => {
+    if (agentShown !== undefined) return row.host === agentShown;
     const q = filterInput.value.trim().toLowerCase();
     return !q || row.text.includes(q);
   },
@@ -109,12 +112,16 @@ const minerTable = new SortableTable(document.getElementById('miners'), {
     { key: 'since', numeric: true, sortValue: (r) => (r.since === undefined ? undefined : -r.since), format: (r, at) => (r.since === undefined ? '–' : formatDuration((at - r.since) / 1000)) },
   ],
 });
-filterInput.addEventListener('input', () => timed('table:filter', () => showMiners()));
+filterInput.addEventListener('input', () => {
+  agentShown = undefined;
+  timed('table:filter', () => showMiners());
+});
 const updateMinersAll = showAllButton(document.getElementById('miners-all'), minerTable, TABLE_ROWS, () => showMiners());
 document.getElementById('agents').addEventListener('click', (e) => {
   const host = e.target.closest('button[data-host]')?.dataset.host;
   if (host === undefined) return;
   filterInput.value = host;
+  agentShown = host;
   timed('table:filter', () => showMiners());
   document.getElementById('miners').scrollIntoView({ block: 'nearest' });
 });
