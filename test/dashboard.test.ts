@@ -54,6 +54,9 @@ describe('serve live page (no browser)', () => {
       expect(again.status, path).toBe(304);
       expect(again.body).toBe('');
     }
+    // The page as a file under /assets/ keeps its policy (no framing, no foreign scripts).
+    const asFile = await get(port, '/assets/serve.html');
+    expect([asFile.status, asFile.headers['content-security-policy']]).toEqual([200, page.headers['content-security-policy']]);
     const events = await get(port, '/events', {}, 'HEAD');
     expect([events.status, events.headers['content-type'], events.body]).toEqual([200, 'text/event-stream; charset=utf-8', '']);
     const head = await get(port, '/assets/common.js', {}, 'HEAD');

@@ -62,19 +62,18 @@ export class WebAssets {
     }
   }
 
-  has(name: string): boolean {
-    return this.files.has(name);
-  }
-
   /** A page (e.g. `serve.html`) answered for `GET /`. */
   page(req: IncomingMessage, res: ServerResponse, name: string): void {
     this.send(req, res, name, PAGE_HEADERS);
   }
 
-  /** Answers `GET /assets/<name>`; returns false when the path is not an asset URL at all. */
+  /**
+   * Answers `GET /assets/<name>`; returns false when the path is not an asset URL at all. With the page's headers
+   * too: the pages are files here as well (`/assets/serve.html`), and must not load without their policy.
+   */
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean {
     if (!path.startsWith(ASSET_PREFIX)) return false;
-    this.send(req, res, path.slice(ASSET_PREFIX.length), {});
+    this.send(req, res, path.slice(ASSET_PREFIX.length), PAGE_HEADERS);
     return true;
   }
 
