@@ -63,6 +63,8 @@ describe.each([2, 3])('KernelPool with %i threads', (threads) => {
     expect(result.cancelled).toBe(false);
     expect(result.hashed).toBe(count);
     expect(result.nonces).toEqual(Array.from({ length: count }, (_, i) => 1000 + i));
+    // A candidate limit would stop split parts early and leave gaps no `hashed` could resume from.
+    await expect(pool.scanRange({ header, target: MAX_TARGET, startNonce: 0, count, maxCandidates: 10 })).rejects.toThrow(/maxCandidates applies to scan\(\) only/);
   });
 
   it('scanRange finds the real nonce of a block', async () => {

@@ -81,6 +81,8 @@ export class KernelPool {
   /** Splits [startNonce, startNonce + count) over all threads (no gap, no overlap) and merges results. */
   async scanRange(req: ScanRequest): Promise<ScanResult> {
     const job = normalizeScanRequest(req);
+    // Split parts that stop early at maxCandidates leave gaps: the summed `hashed` would be no resume point.
+    if (Number.isFinite(job.maxCandidates)) throw new Error('scanRange: maxCandidates applies to scan() only');
     const generation = Atomics.load(this.generation, 0);
     const parts = splitRange(job.startNonce, job.count, this.threads);
     const results = await Promise.all(

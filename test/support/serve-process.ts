@@ -17,15 +17,21 @@ export async function startServe(args: string[], options: CliRunOptions = {}, re
     const line = jsonLines(run.output()).find((l) => l.msg === msg);
     return line ? Number(String(line.address).split(':').pop()) : undefined;
   };
-  const [port, httpPort] = await waitUntil(() => {
-    if (run.child.exitCode !== null) throw new Error(`serve exited (${run.child.exitCode}) before listening:\n${run.output()}`);
-    const ports = [portOf('miner server listening'), portOf('status and metrics over HTTP')];
-    return ports.every((p) => p !== undefined) ? (ports as number[]) : undefined;
-  }, 'serve listening for miners and HTTP', readyMs, 50);
+  let port: number, httpPort: number;
+  try {
+    [port, httpPort] = await waitUntil(() => {
+      if (run.child.exitCode !== null) throw new Error(`serve exited (${run.child.exitCode}) before listening:\n${run.output()}`);
+      const ports = [portOf('miner server listening'), portOf('status and metrics over HTTP')];
+      return ports.every((p) => p !== undefined) ? (ports as number[]) : undefined;
+    }, 'serve listening for miners and HTTP', readyMs, 50);
+  } catch (err) {
+    run.child.kill('SIGKILL'); // the caller never gets it to clean up
+    throw err;
+  }
   return {
     ...run,
     url: `stratum+tcp://127.0.0.1:${port}`,
-    httpPort: httpPort!,
+    httpPort,
     async status() {
       const res = await fetch(`http://127.0.0.1:${httpPort}/status?miners=all`, { signal: AbortSignal.timeout(10_000) });
       if (!res.ok) throw new Error(`serve /status answered ${res.status}`);

@@ -50,9 +50,9 @@ export interface FakeFarm {
 
 /** The fake master with a server agent (127.0.0.1, two ports, the stand-in on the HTTP one) and `miners / perAgent` miner agents. */
 export async function startFakeFarm(options: { miners: number; perAgent: number }): Promise<FakeFarm> {
-  let [stratum, serverHttpPort] = [await freePort(), await freePort()];
   // The server takes the lowest port of its offer for stratum, the next for HTTP.
-  if (serverHttpPort < stratum) [stratum, serverHttpPort] = [serverHttpPort, stratum];
+  const stratum = await freePort(2);
+  const serverHttpPort = stratum + 1;
   const agents = Math.ceil(options.miners / options.perAgent);
   const master = await FakeMaster.start({
     agents: [
