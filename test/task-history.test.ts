@@ -37,6 +37,14 @@ describe('TaskHistory', () => {
     // An agent out of touch: a failure, but the task is not over (no restart yet).
     h.ended({ ...third, state: 'TASK_UNREACHABLE' }, false, 3000);
     expect(h.recent.list().map((f) => [f.name, f.state, f.at])).toEqual([['miner-1', 'TASK_UNREACHABLE', 3000], ['miner-1', 'TASK_FAILED', 1000]]);
+    // Then it ends (TASK_GONE): a restart, the same failure (not a second one).
+    h.ended({ ...third, state: 'TASK_GONE' }, true, 3500, true);
+    expect(h.recent.list()).toHaveLength(2);
+    const fourth = record({ taskId: 't4' });
+    h.launched(fourth);
+    expect(fourth).toMatchObject({ restarts: 3, lastFailure: { at: 3000, state: 'TASK_UNREACHABLE' } });
+    h.ended({ ...fourth, state: 'TASK_FAILED' }, true, 3600);
+    expect(h.recent.list()).toHaveLength(3);
     // Servers by index; other slots untouched.
     const server = record({ role: 'server', worker: undefined, index: 2, taskId: 's' });
     h.launched(server);

@@ -230,9 +230,10 @@ export class Framework implements Launcher {
     const state = await this.stateFile.load();
     this.frameworkId = state.frameworkId;
     for (const record of state.tasks) this.store.add({ ...record });
-    this.history.restore(this.store.values());
-    // Servers saved before the tier had no index: give them one, so each has its place in the miners' lists.
+    // Servers saved before the tier had no index: give them one, so each has its place in the miners' lists (and
+    // its history its slot, restored next).
     for (const s of this.store.servers()) s.index ??= this.freeServerIndexes(1)[0];
+    this.history.restore(this.store.values());
     if (this.frameworkId) this.client.setFrameworkId(this.frameworkId);
     this.log.info({ frameworkId: this.frameworkId, tasks: state.tasks.length, stateFile: this.stateFile.path }, 'framework starting');
 
@@ -681,7 +682,7 @@ export class Framework implements Launcher {
     this.launchReconcileSentAt.delete(status.task_id.value);
     this.logUpdate(status, outcome);
     let dirty = outcome.kind === 'changed' || outcome.kind === 'terminal';
-    if (outcome.kind === 'terminal') this.history.ended(outcome.record, true, now);
+    if (outcome.kind === 'terminal') this.history.ended(outcome.record, true, now, LIMBO_STATES.has(outcome.previous));
     else if (outcome.kind === 'changed' && LIMBO_STATES.has(outcome.record.state) && !LIMBO_STATES.has(outcome.previous)) {
       this.history.ended(outcome.record, false, now);
     }

@@ -82,7 +82,10 @@ export class ServerStatsPoller {
   private async read(target: StatsTarget): Promise<void> {
     try {
       const res = await fetch(target.statusUrl, { signal: AbortSignal.timeout(this.timeoutMs) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      if (!res.ok) {
+        await res.body?.cancel(); // frees the connection now, not at garbage collection
+        throw new Error(`HTTP ${res.status}`);
+      }
       const body = await res.json() as { connections?: unknown; stats?: { hashrate?: unknown; blocksFound?: unknown }; upstream?: { state?: unknown } };
       const hashrate: Record<string, number> = {};
       for (const [window, rate] of Object.entries(body.stats?.hashrate ?? {})) if (typeof rate === 'number') hashrate[window] = rate;

@@ -65,12 +65,13 @@ export class TaskHistory {
 
   /**
    * A task left the running world: terminal, or on an agent out of touch. Ended tasks count as the slot's restarts
-   * (the next task of the slot is one); one that ended without our asking is a failure.
+   * (the next task of the slot is one); one that ended without our asking is a failure, recorded once: a task that
+   * ends after it went out of touch (`afterLimbo`) had its failure recorded then.
    */
-  ended(record: TaskRecord, terminal: boolean, now: number): void {
+  ended(record: TaskRecord, terminal: boolean, now: number, afterLimbo = false): void {
     const slot = this.slot(slotName(record));
     if (terminal) slot.restarts += 1;
-    if (record.killRequested) return;
+    if (record.killRequested || afterLimbo) return;
     const failure: TaskFailure = {
       at: now, state: record.state, ...(record.reason ? { reason: record.reason } : {}), ...(record.message ? { message: record.message } : {}),
     };
