@@ -85,6 +85,9 @@ describe('SubmitQueue', () => {
     expect(sent).toHaveLength(8);
     await vi.advanceTimersByTimeAsync(2000);
     expect(sent).toHaveLength(16);
+    // Emptied (at shutdown): no timer is left waiting for the next token.
+    expect(queue.removeAll()).toHaveLength(4);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('when full, drops the worst share (highest hash), the new one if it is the worst; admissionTarget asks for better', () => {

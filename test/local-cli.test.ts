@@ -52,6 +52,7 @@ describe('mesos-miner local: bad flags', () => {
     [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4001'], /different ports, more than 1 apart: server i uses both \+ i \(--servers 2\)/],
     [[...upstream, '--servers', '0'], /--servers must be >= 1, got 0/],
     [[...upstream, '--worker-prefix', 'a b'], /--worker-prefix must be 1-32 letters/],
+    [[...upstream, '--worker-prefix', 'server'], /--worker-prefix 'server' is taken by the servers/],
     [[...upstream, '--log-level', 'chatty'], /--log-level must be one of trace, debug, info, warn, error, fatal, silent, got 'chatty'/],
     [['--bitcoind', 'http://127.0.0.1:8332', '--payout', 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4', '--coinbase-tag', 'x'.repeat(61)], /--coinbase-tag is 61 bytes; at most 60/],
     [[...upstream, '--http', '127.0.0.1:99999'], /--http must be host:port with a port 0-65535/],

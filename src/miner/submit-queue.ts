@@ -92,6 +92,11 @@ export class SubmitQueue<T extends QueuedShare> {
     if (removed.length === 0) return removed;
     const kept = this.waiting.filter((s) => !match(s));
     this.waiting.splice(0, this.waiting.length, ...kept);
+    if (kept.length === 0 && this.timer) {
+      // Nothing left to pace: the wait for the next token would only keep the process alive.
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     this.checkIdle();
     return removed;
   }

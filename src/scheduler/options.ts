@@ -368,6 +368,8 @@ export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
     ...(http && http.port !== 0 ? [{ flag: '--http', first: http.port, count: 1, each: '' }] : []),
   ]);
   if (!/^[A-Za-z0-9_.-]{1,32}$/.test(flags.workerPrefix)) throw new Error(`--worker-prefix must be 1-32 letters, digits, '.', '_' or '-', got '${flags.workerPrefix}'`);
+  // The servers' children are server-0..K-1: miners named the same would be taken for them.
+  if (flags.workerPrefix === 'server') throw new Error("--worker-prefix 'server' is taken by the servers (server-0, server-1, ...)");
   const logLevel = parseLogLevel('--log-level', flags.logLevel);
   const { upstream, secrets } = parseUpstream(flags, env);
   return {
