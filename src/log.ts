@@ -60,6 +60,14 @@ export function createLogger(opts: LogOptions = {}): Logger {
       ? // One line per event: a miner logs a line per share, and fields spread over lines drown the terminal.
         pino(base, pretty({ destination, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname', singleLine: true }))
       : pino(base, destination);
+  if (limiter) {
+    // Flushing the log (shutdown does, before exit) reports the lines still held back first: never silent.
+    const flush = root.flush.bind(root);
+    root.flush = (cb?: (err?: Error) => void) => {
+      limiter.flush();
+      flush(cb);
+    };
+  }
   return root;
 }
 

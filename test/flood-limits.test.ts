@@ -139,6 +139,13 @@ describe('repeated log lines', () => {
     expect(lines.filter((l) => l.msg === 'block found')).toHaveLength(10);
   });
 
+  it('flushing the log (as shutdown does before exit) reports the lines held back at once', () => {
+    const { log, lines } = recordedLogger({ repeatsPerSecond: 2 });
+    for (let i = 0; i < 50; i++) log.info('share not forwarded');
+    log.flush();
+    expect(lines.find((l) => l.msg.startsWith('log lines left out'))).toMatchObject({ suppressed: 48, message: 'share not forwarded' });
+  });
+
   it('Infinity turns the limit off', () => {
     const { log, lines } = recordedLogger({ repeatsPerSecond: Infinity });
     for (let i = 0; i < 100; i++) log.info('same');
