@@ -60,8 +60,9 @@ export interface BenchReport {
     /** os.loadavg() at the start and at the end: figures from a busy machine are not comparable. */
     loadAverage: { start: number[]; end: number[] };
     /**
-     * Cores the rest of the machine kept busy during the run, on average (CPU time of all processes and the
-     * hypervisor's steal, from /proc/stat, less this process's own); null where /proc/stat cannot be read.
+     * Cores the rest of the machine kept busy during the run, on average, on the CPUs this process may use (CPU
+     * time of all processes and the hypervisor's steal, from /proc/stat, less this process's own); null where
+     * /proc/stat cannot be read.
      */
     otherCores: number | null;
   };
@@ -84,15 +85,38 @@ const WARMUP_MS = 500;
 /** Other processes using more than this many cores on average during the run share the CPU (the table says so). */
 const BUSY_OTHER_CORES = 0.25;
 
+/** The CPUs this process may run on (Cpus_allowed_list, e.g. "0-3,8"); undefined where it cannot be read. */
+function allowedCpus(): Set<number> | undefined {
+  try {
+    const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (!list) return undefined;
+    const cpus = new Set<number>();
+    for (const part of list.trim().split(',')) {
+      const [from, to = from] = part.split('-').map(Number);
+      for (let c = from!; c <= to!; c++) cpus.add(c);
+    }
+    return cpus;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Seconds of CPU the whole machine has used since boot: user, nice, system, irq, softirq and steal (time the
- * hypervisor gave to other guests), from /proc/stat's first line in USER_HZ (100 on Linux); null elsewhere.
+ * Seconds of CPU used since boot on the CPUs this process may run on (a container's or a Mesos task's cpuset; the
+ * host's other CPUs are not its business): user, nice, system, irq, softirq and steal (time the hypervisor gave to
+ * other guests), from /proc/stat's per-CPU lines in USER_HZ (100 on Linux); null elsewhere.
  */
 function machineCpuSeconds(): number | null {
   try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-    return (user + nice + system + irq + softirq + steal) / 100;
+    const allowed = allowedCpus();
+    let ticks = 0;
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const cpu = /^cpu(\d+)\s/.exec(line);
+      if (!cpu || (allowed && !allowed.has(Number(cpu[1])))) continue;
+      const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+      ticks += user + nice + system + irq + softirq + steal;
+    }
+    return ticks / 100;
   } catch {
     return null;
   }
