@@ -137,8 +137,9 @@ const median = (xs: number[]) => {
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const threadList = parseThreadsList(opts.threads);
-  // cpuminer runs with as many threads as the largest count measured.
-  const minerThreads = threadList === 'auto' ? availableParallelism() : Math.max(...threadList);
+  // cpuminer runs with each thread count measured (bench always adds 1, its scaling reference), so every row is
+  // compared with native at the same count.
+  const minerThreadCounts = [...new Set([1, ...(threadList === 'auto' ? [availableParallelism()] : threadList)])].sort((a, b) => a - b);
   const rows = new Map<string, Row>();
   const load = { start: loadavg(), end: [] as number[] };
   /** The most cores other processes kept busy during one bench run (each run measures it; null without /proc/stat). */
@@ -156,25 +157,28 @@ async function main(): Promise<void> {
         rows.set(key, row);
       }
     }
-    if (opts.cpuminer) {
-      const threads = minerThreads;
-      if (!opts.json) process.stderr.write(`round ${round}/${opts.rounds}: ${opts.cpuminer} ...\n`);
-      const mhs = await cpuminerRate(opts.cpuminer, threads, opts.duration);
+    for (const threads of opts.cpuminer ? minerThreadCounts : []) {
+      if (!opts.json) process.stderr.write(`round ${round}/${opts.rounds}: ${opts.cpuminer} -t ${threads} ...\n`);
+      const mhs = await cpuminerRate(opts.cpuminer!, threads, opts.duration);
       const key = `cpuminer|${threads}`;
-      const row = rows.get(key) ?? { runtime: opts.cpuminer, node: 'native', v8: '-', kernel: 'cpuminer sha256d', threads, perThread: [] };
+      const row = rows.get(key) ?? { runtime: opts.cpuminer!, node: 'native', v8: '-', kernel: 'cpuminer sha256d', threads, perThread: [] };
       row.perThread.push(mhs / threads);
       rows.set(key, row);
     }
   }
   load.end = loadavg();
-  const native = [...rows.values()].find((r) => r.node === 'native');
-  const table = [...rows.values()].map((r) => ({
-    ...r,
-    median: median(r.perThread),
-    min: Math.min(...r.perThread),
-    max: Math.max(...r.perThread),
-    vsNative: native ? median(r.perThread) / median(native.perThread) : null,
-  }));
+  const nativeAt = (threads: number) => [...rows.values()].find((r) => r.node === 'native' && r.threads === threads);
+  const native = opts.cpuminer !== undefined; // a "vs native" column
+  const table = [...rows.values()].map((r) => {
+    const same = nativeAt(r.threads);
+    return {
+      ...r,
+      median: median(r.perThread),
+      min: Math.min(...r.perThread),
+      max: Math.max(...r.perThread),
+      vsNative: same ? median(r.perThread) / median(same.perThread) : null,
+    };
+  });
   const machine = { cpuModel: info.cpuModel, cpuVendor: info.cpuVendor, arch: info.arch, avx2: info.avx2, loadAverage: load, otherCoresMax };
   if (opts.json) {
     process.stdout.write(JSON.stringify({ machine, rounds: opts.rounds, durationSeconds: opts.duration, rows: table }, null, 2) + '\n');
