@@ -48,7 +48,7 @@ describe('mesos-miner local: bad flags', () => {
     [[...upstream, '--threads', '1.5'], /--threads must be a whole number, got '1.5'/],
     [[...upstream, '--listen', 'localhost'], /--listen must be host:port with a port 0-65535, got 'localhost'/],
     [[...upstream, '--listen', '127.0.0.1:0'], /--listen and --server-http need fixed ports/],
-    [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4000'], /must use different ports/],
+    [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4000'], /--listen and --server-http overlap: port 4000 and port 4000/],
     [[...upstream, '--listen', '127.0.0.1:4000', '--server-http', '127.0.0.1:4001'], /different ports, more than 1 apart: server i uses both \+ i \(--servers 2\)/],
     [[...upstream, '--servers', '0'], /--servers must be >= 1, got 0/],
     [[...upstream, '--worker-prefix', 'a b'], /--worker-prefix must be 1-32 letters/],

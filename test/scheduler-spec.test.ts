@@ -434,7 +434,7 @@ describe('flag validation', () => {
     const base = { miners: '2', listen: '127.0.0.1:3333', serverHttp: '127.0.0.1:8080', workerPrefix: 'local', pool: ['stratum+tcp://p:1'], user: 'u' };
     expect(parseLocalFlags(base, {}, 8).threadsPerMiner).toBe(4);
     expect(parseLocalFlags({ ...base, miners: '3' }, {}, 2).threadsPerMiner).toBe(1);
-    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:8080' }, {}, 2)).toThrow(/different ports/);
+    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:8080' }, {}, 2)).toThrow(/--listen and --server-http overlap/);
     expect(() => parseLocalFlags({ ...base, miners: '0' }, {}, 2)).toThrow(/--miners must be >= 1/);
     expect(() => parseLocalFlags({ ...base, threads: '0' }, {}, 2)).toThrow(/--threads must be >= 1/);
     expect(parseLocalFlags(base, {}, 2).logLevel).toBe('info');
@@ -447,9 +447,9 @@ describe('flag validation', () => {
     expect(parseLocalFlags(base, {}, 2).servers).toBe(2);
     expect(parseLocalFlags({ ...base, miners: '1' }, {}, 2).servers).toBe(1);
     expect(parseLocalFlags({ ...base, servers: '3' }, {}, 2).servers).toBe(3);
-    expect(() => parseLocalFlags({ ...base, serverHttp: '127.0.0.1:3334' }, {}, 2)).toThrow(/different ports, more than 1 apart: server i uses both \+ i/);
+    expect(() => parseLocalFlags({ ...base, serverHttp: '127.0.0.1:3334' }, {}, 2)).toThrow(/--listen and --server-http overlap: ports 3333-3334 \(server i: port \+ i\) and ports 3334-3335 \(server i: port \+ i\)/);
     expect(parseLocalFlags({ ...base, serverHttp: '127.0.0.1:3335' }, {}, 2).serverHttp.port).toBe(3335);
-    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:65535' }, {}, 2)).toThrow(/above 65535/);
+    expect(() => parseLocalFlags({ ...base, listen: '127.0.0.1:65535' }, {}, 2)).toThrow(/--listen: ports 65535-65536 \(server i: port \+ i\) go above 65535/);
     expect(() => parseLocalFlags({ ...base, servers: '0' }, {}, 2)).toThrow(/--servers must be >= 1/);
   });
 });

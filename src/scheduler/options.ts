@@ -348,19 +348,13 @@ export function parseLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
   const stratum = parseHostPort(flags.listen, '--listen');
   const serverHttp = parseHostPort(flags.serverHttp, '--server-http');
   if (stratum.port === 0 || serverHttp.port === 0) throw new Error('--listen and --server-http need fixed ports (miners must know where to connect)');
-  // Server i listens on both ports + i.
-  const last = servers - 1;
-  if (stratum.port + last > 65535 || serverHttp.port + last > 65535) throw new Error(`--servers ${servers} needs ports up to --listen/--server-http + ${last}, above 65535`);
-  if (Math.abs(stratum.port - serverHttp.port) <= last) {
-    throw new Error(last === 0 ? '--listen and --server-http must use different ports'
-      : `--listen and --server-http must use different ports, more than ${last} apart: server i uses both + i (--servers ${servers})`);
-  }
   const http = flags.http ? parseHostPort(flags.http, '--http') : undefined;
   const minerApi = localMinerListen('--miner-api', flags.minerApi, LOCAL_MINER_DEFAULTS.api);
   const minerHttp = localMinerListen('--miner-http', flags.minerHttp, LOCAL_MINER_DEFAULTS.http);
   const minerApiAllow = parseMinerApiAllow(flags.minerApiAllow, minerApi !== undefined);
   const miner = (flag: string, at: ListenAddress | undefined) => (at ? [{ flag, first: at.port, count: miners, each: 'miner i: port + i - 1' }] : []);
   checkPortRanges([
+    // Server i listens on both ports + i.
     { flag: '--listen', first: stratum.port, count: servers, each: 'server i: port + i' },
     { flag: '--server-http', first: serverHttp.port, count: servers, each: 'server i: port + i' },
     ...miner('--miner-api', minerApi),
