@@ -16,6 +16,11 @@ export function parseListenAddress(flag: string, value: string): ListenAddress {
   return { host, port };
 }
 
+/** host:port as a URL's authority or a -o address: an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 /** Starts `server` listening; a failure (port in use) rejects with an error that says what could not listen where. */
 export async function listenOn(server: Server, { host, port }: ListenAddress, what: string): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {

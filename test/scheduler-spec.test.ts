@@ -105,6 +105,11 @@ describe('task specs', () => {
     expect(task.health_check!.command!.arguments!.join(' ')).toContain('[[31500,"node9.example"],[31002,"node2.example"]]');
     expect(task.labels!.labels).toContainEqual({ key: 'mesos-miner.server', value: 'node9.example:31500' });
     expect(task.resources!.some((r) => r.name === 'ports')).toBe(false);
+    // A server on an IPv6 agent: its address in brackets, a URL mine can parse.
+    const v6 = buildMinerTask({
+      frameworkName: 'mm', taskId: 'mm.miner.2', agentId: 'agent-1', planned: miner, servers: [{ host: 'fd00::7', port: 31500 }], worker: 'miner-2', secrets, container: docker('HOST'),
+    });
+    expect(v6.command!.arguments!.slice(0, 3)).toEqual(['mine', '-o', 'stratum+tcp://[fd00::7]:31500']);
   });
 
   it('Mesos containerizer uses an Image of type DOCKER and runs node on the CLI with argv[0]; command mode runs the installed CLI with argv[0]', () => {

@@ -6,14 +6,14 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { ListenAddress } from '../listen-address.js';
+import { hostPort, type ListenAddress } from '../listen-address.js';
 import type { LogFormat, Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import type { Launcher } from './launcher.js';
 import { ServerStatsPoller, type FarmFigures, type ServerFigures } from './server-stats.js';
 import { SupervisedProcess, type ChildStatus, type ProcessSpec } from './supervisor.js';
 import { RecentFailures, type FailureEntry } from './task-history.js';
-import { localView, type TopologyView } from './topology-view.js';
+import { exitReason, localView, type TopologyView } from './topology-view.js';
 import { failoverLists } from './tier.js';
 import {
   endpointKey, minerCommand, parseEndpointKey, serverCommand, type LogLevel, type MinerListen, type ServerEndpoint, type TaskCommand, type TaskSecrets,
@@ -122,7 +122,7 @@ export class LocalLauncher implements Launcher {
       this.serverStats = new ServerStatsPoller(() => Array.from({ length: opts.servers }, (_, i) => {
         const { stratum, http } = this.serverAddresses(i);
         const host = dialHost(http.host);
-        return { key: `${stratum.host}:${stratum.port}`, statusUrl: `http://${host.includes(':') ? `[${host}]` : host}:${http.port}/status?miners=0` };
+        return { key: `${stratum.host}:${stratum.port}`, statusUrl: `http://${hostPort(host, http.port)}/status?miners=0` };
       }), opts.serverStatsIntervalMs);
     }
   }
@@ -139,7 +139,7 @@ export class LocalLauncher implements Launcher {
           this.opts.log.warn({ child: name, ...detail }, 'child exited');
           const { code, signal, error } = detail as { code: number | null; signal: string | null; error?: string };
           this.failures.add({
-            at: Date.now(), name, host: this.host, state: 'exited', reason: code !== null ? `exit code ${code}` : `signal ${signal}`,
+            at: Date.now(), name, host: this.host, state: 'exited', reason: exitReason(code, signal),
             ...(error ? { message: error } : {}),
           });
         } else {
@@ -195,7 +195,7 @@ export class LocalLauncher implements Launcher {
   /** Where miner i (1..N) listens for its endpoints: the --miner-api/--miner-http ports + i - 1. */
   private minerListen(i: number): MinerListen {
     const { minerApi, minerHttp, minerApiAllow } = this.opts;
-    const at = (a: ListenAddress) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port + i - 1}`;
+    const at = (a: ListenAddress) => hostPort(a.host, a.port + i - 1);
     return {
       ...(minerApi ? { api: at(minerApi), ...(minerApiAllow ? { apiAllow: minerApiAllow } : {}) } : {}),
       ...(minerHttp ? { http: at(minerHttp) } : {}),

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { hostPort } from '../listen-address.js';
 import type { PageHandler } from '../web/live-page.js';
 
 export interface StatusServer {
@@ -40,7 +41,7 @@ export function parseAdvertiseUrl(value: string): string {
 export function defaultAdvertiseUrl(listen: { host: string }, port: number, hostname = os.hostname()): string {
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
   const host = wildcard ? hostname : listen.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `http://${hostPort(host, port)}`;
 }
 
 const ARTIFACT_PREFIX = '/artifacts/';

@@ -139,7 +139,12 @@ export function frameworkView(s: FrameworkStatus, now: number): TopologyView {
 function exitFailure(child: ChildStatus | undefined): TaskFailure | undefined {
   const exit = child?.lastExit;
   if (!exit) return undefined;
-  return { at: exit.at, state: 'exited', reason: exit.code !== null ? `exit code ${exit.code}` : `signal ${exit.signal}` };
+  return { at: exit.at, state: 'exited', reason: exitReason(exit.code, exit.signal) };
+}
+
+/** How a local child ended: "exit code 1" or "signal SIGKILL". */
+export function exitReason(code: number | null, signal: string | null): string {
+  return code !== null ? `exit code ${code}` : `signal ${signal}`;
 }
 
 export function localView(s: LocalStatus, now: number): TopologyView {

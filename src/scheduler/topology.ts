@@ -3,6 +3,7 @@
 // same programs the same way.
 // Secrets only ever go into `env`; `args` is visible to anyone reading Mesos state or `ps`.
 
+import { hostPort } from '../listen-address.js';
 import type { LogFormat } from '../log.js';
 
 export type TaskRole = 'server' | 'miner';
@@ -140,7 +141,7 @@ export function minerCommand(
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`miner threads must be an integer >= 1, got ${threads}`);
   if (servers.length === 0) throw new Error('a miner needs at least one server');
   const args = ['mine'];
-  for (const s of servers) args.push('-o', `stratum+tcp://${s.host}:${s.port}`);
+  for (const s of servers) args.push('-o', `stratum+tcp://${hostPort(s.host, s.port)}`);
   args.push('-u', worker, '-t', String(threads), '--log-format', logs.format ?? 'json', '--log-level', logs.level ?? 'info');
   if (listen.api) args.push('--api-listen', listen.api);
   if (listen.api && listen.apiAllow) args.push('--api-allow', listen.apiAllow);

@@ -1,5 +1,6 @@
 // Pool URLs: stratum+tcp://host:port only (no TLS transport is implemented, so other schemes are refused).
 import { isIP } from 'node:net';
+import { hostPort } from '../listen-address.js';
 
 export interface PoolUrl {
   host: string;
@@ -40,6 +41,5 @@ export function parsePoolUrl(input: string): PoolUrl {
   if (!/^\d{1,5}$/.test(portText)) throw new Error(`pool URL "${text}": missing or bad port "${portText}"`);
   const port = Number(portText);
   if (port < 1 || port > 65535) throw new Error(`pool URL "${text}": port ${port} out of range 1-65535`);
-  const shownHost = isIP(host) === 6 ? `[${host}]` : host;
-  return { host, port, url: `stratum+tcp://${shownHost}:${port}` };
+  return { host, port, url: `stratum+tcp://${hostPort(host, port)}` };
 }
