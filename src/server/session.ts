@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { JsonRpcConnection, RpcId, RpcNotification, RpcRequest } from '../stratum/codec.js';
 import { RpcErrorCode, StratumErrorCode, StratumProtocolError, stratumError } from '../stratum/errors.js';
 import { formatMask, parseDifficulty, parseSubmitParams, type Share } from '../stratum/messages.js';
+import { TokenBucket } from '../token-bucket.js';
 import { parseSubmitLine } from './submit-line.js';
 import { ShareHashrate, type HashrateWindow } from './share-hashrate.js';
 import type { ServerJob } from './job-book.js';
@@ -99,8 +100,8 @@ export class Session {
     blocksOnly: false,
   };
   private aliasCounter = 0;
-  private tokens: number;
-  private lastRefill = Date.now();
+  /** Shares checked at the submit rate, bursts of two seconds' worth; beyond it they are refused (rate limited). */
+  private readonly submitTokens: TokenBucket;
   private protocolErrors = 0;
   /**
    * Refusals for the rate not yet forgiven: one more for each, forgiven at the submit rate. Past 10 s worth, the
@@ -121,7 +122,7 @@ export class Session {
     this.vardiff = new Vardiff(host.vardiff, Date.now());
     this.difficulty = this.vardiff.clamp(host.initialDifficulty);
     this.hashrate = new ShareHashrate(Date.now());
-    this.tokens = host.limits.submitRatePerSecond * 2;
+    this.submitTokens = new TokenBucket(host.limits.submitRatePerSecond, Math.max(1, host.limits.submitRatePerSecond * 2), Date.now());
     conn.interceptLines((line) => this.fastLine(line));
     conn.on('request', (req) => this.guard(req.method, () => this.onRequest(req)));
     conn.on('notification', (n) => this.guard(n.method, () => this.onNotification(n)));
@@ -413,15 +414,6 @@ export class Session {
     }
   }
 
-  private takeToken(now: number): boolean {
-    const rate = this.host.limits.submitRatePerSecond;
-    this.tokens = Math.min(rate * 2, this.tokens + ((now - this.lastRefill) / 1000) * rate);
-    this.lastRefill = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
   private onSubmit(id: RpcId, params: unknown[]): void {
     const startedAt = performance.now();
     const now = Date.now();
@@ -434,7 +426,7 @@ export class Session {
     }
     let verdict: ShareVerdict;
     // Over the rate a share is still checked: a block must never be lost to the limiter.
-    const overRate = !this.takeToken(now);
+    const overRate = !this.submitTokens.take(now);
     if (!this.subscribed || !this.slot) {
       verdict = reject('not-subscribed', 'Not subscribed');
     } else if (!this.workers.has(user)) {
