@@ -10,6 +10,7 @@ import { parseListenAddress, type ListenAddress } from '../listen-address.js';
 import { parseLogFormat, type LogFormat } from '../log.js';
 import { parsePoolUrl } from '../stratum/pool-url.js';
 import { LOOPBACK_ONLY, parseApiAllow, type AllowEntry } from './api-allow.js';
+import { DEFAULT_SUBMIT_RATE } from './miner.js';
 
 /** The pool password can come from here, so it never has to be on the command line (visible in `ps`). */
 export const ENV_MINER_PASS = 'MESOS_MINER_PASS';
@@ -61,7 +62,7 @@ export const MINE_DEFAULTS = {
   kernel: 'auto',
   fallbackTime: 120,
   statusInterval: 5,
-  submitRate: 20,
+  submitRate: DEFAULT_SUBMIT_RATE,
   /** cgminer's API port. */
   apiListen: '127.0.0.1:4028',
   apiAllow: LOOPBACK_ONLY,
