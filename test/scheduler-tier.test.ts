@@ -207,7 +207,8 @@ describe('a tier of servers on the fake master', () => {
     const minerAgent = (n: number): FakeAgentSpec => ({ id: `m${n}`, hostname: `m${n}.example`, cpus: 4, mem: 4096, ports: [] });
     // Launches and kills take 100 ms per step, so launches and kills in flight can be watched.
     master = await FakeMaster.start({ agents: [serverAgent(0), serverAgent(1), minerAgent(0), minerAgent(1), serverAgent(2)], launchStepMs: 100 });
-    const framework = await startFramework({ miners: 6, maxRelaunchFraction: 0.34, server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 } });
+    // Repeated revives as rarely as in production: every REVIVE seen is one the framework chose at once.
+    const framework = await startFramework({ miners: 6, maxRelaunchFraction: 0.34, server: { cpus: 1, mem: 256 }, miner: { cpus: 1, mem: 160 }, reviveIntervalMs: 60_000 });
     await steady(framework, 2, 6);
     expect(live('server').map((s) => s.agentId).sort()).toEqual(['s0', 's1']);
     const before = new Map(live('miner').map((m) => [m.taskId, listOf(m)]));
@@ -218,6 +219,7 @@ describe('a tier of servers on the fake master', () => {
     const limit = relaunchLimit(6, 0.34);
     let killedEarly = 0;
     let peakInFlight = 0;
+    let revivesBefore = 0;
     const replacementRunning = () => live('server').some((s) => s.agentId === 's2');
     const watcher = setInterval(() => {
       const killed = new Set(master!.callsOfType('KILL').slice(killsBefore).map((c) => c.call.kill!.task_id.value));
@@ -228,12 +230,17 @@ describe('a tier of servers on the fake master', () => {
     try {
       master.loseAgent('s0');
       await waitUntil(replacementRunning, 'the replacement server on s2', 10_000);
+      revivesBefore = master.callsOfType('REVIVE').length;
       await waitUntil(() => live('miner').length === 6 && live('miner').every((m) => !before.has(m.taskId)), 'every miner relaunched', 20_000);
       await steady(framework, 2, 6);
+      await waitUntil(() => framework.status().suppressed, 'offers suppressed once the relaunch is over', 10_000);
     } finally {
       clearInterval(watcher);
     }
     expect(killedEarly).toBe(0);
+    // The relaunched miners' resources come back as offers of their own: no REVIVE per relaunched miner (each one
+    // would make the master offer every agent again).
+    expect(master.callsOfType('REVIVE').length - revivesBefore).toBeLessThanOrEqual(1);
     expect(peakInFlight).toBeGreaterThan(0);
     expect(peakInFlight).toBeLessThanOrEqual(limit);
     // Every miner now has the two running servers, none the lost one; the primaries are even again.

@@ -643,16 +643,21 @@ export class Framework implements Launcher {
    * SUPPRESS when nothing is missing; REVIVE when something launchable is missing and offers are suppressed or
    * filtered. A task that has just become launchable (the server runs, a backoff is over, a task was lost) revives
    * at once; reviving again for the same tasks (the offers did not fit) waits for --revive-interval.
+   * Replacements of miners the rolling relaunch killed are not "more": a killed miner's resources come back as an
+   * offer of their own (a filter holds back no more than it refused), so a relaunch does not make the master offer
+   * every agent again per batch; offers stay unsuppressed until the relaunch is over.
    */
   private adjustOfferInterest(now: number): void {
     if (!this.subscribed || this.stopped) return;
     const request = this.demand(now);
     const launchable = request.serversWanted + request.minersWanted;
-    const more = launchable > this.launchable;
-    this.launchable = launchable;
+    const rolled = Math.min(request.minersWanted, this.rolledNotRelaunched);
+    const more = launchable - rolled > this.launchable || (rolled > 0 && this.suppressed);
+    this.launchable = launchable - rolled;
     if (launchable === 0) {
-      // Waiting for the server to run or a backoff to expire keeps offers coming: the tick comes back.
-      if (!request.blocked && !this.suppressed) {
+      // Waiting for the server to run or a backoff to expire keeps offers coming: the tick comes back; so does a
+      // rolling relaunch with miners still to relaunch.
+      if (!request.blocked && !this.suppressed && !this.rollingPending()) {
         this.suppressed = true;
         this.log.info({}, 'desired state reached: suppressing offers');
         this.send('suppress', () => this.client.suppress(this.config.roles));
@@ -770,6 +775,11 @@ export class Framework implements Launcher {
     for (const m of next) this.killTask(m, now, 'rolling relaunch: a server it does not know runs');
     this.rolledNotRelaunched += next.length;
     return next.length > 0;
+  }
+
+  /** Miners the rolling relaunch has yet to relaunch (while a server runs for them). */
+  private rollingPending(): boolean {
+    return this.runningServers().length > 0 && pickOutdated(this.store.minerGroups(), this.runningServerKeys(), 1).length > 0;
   }
 
   private killTask(task: TaskRecord, now: number, why: string): void {
