@@ -22,11 +22,11 @@ export function hostPort(host: string, port: number): string {
 }
 
 /** Starts `server` listening; a failure (port in use) rejects with an error that says what could not listen where. */
-export async function listenOn(server: Server, { host, port }: ListenAddress, what: string): Promise<AddressInfo> {
+export async function listenOn(server: Server, { host, port }: ListenAddress, what: string, backlog?: number): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${err.message}`));
+    const onError = (err: Error) => reject(new Error(`cannot listen for ${what} on ${hostPort(host, port)}: ${err.message}`));
     server.once('error', onError);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ...(backlog !== undefined ? { backlog } : {}) }, () => {
       server.off('error', onError);
       resolve();
     });

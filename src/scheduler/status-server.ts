@@ -2,9 +2,8 @@
 // agents, where the servers are), the topology page answers GET / (and its files and events); with --container
 // fetch, GET /artifacts/<name> serves the bundle to the agents' fetchers. Read-only; anything else is 404/405.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { hostPort } from '../listen-address.js';
+import { hostPort, listenOn } from '../listen-address.js';
 import type { PageHandler } from '../web/live-page.js';
 
 export interface StatusServer {
@@ -46,7 +45,7 @@ export function defaultAdvertiseUrl(listen: { host: string }, port: number, host
 
 const ARTIFACT_PREFIX = '/artifacts/';
 
-export function startStatusServer(
+export async function startStatusServer(
   listen: { host: string; port: number },
   snapshot: () => unknown,
   artifacts: ReadonlyMap<string, Buffer> = new Map(),
@@ -81,17 +80,12 @@ export function startStatusServer(
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status\n');
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`cannot listen on ${listen.host}:${listen.port} for --http: ${err.message}`)));
-    server.listen(listen.port, listen.host, () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        port,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
-      });
-    });
-  });
+  const { port } = await listenOn(server, listen, '--http');
+  return {
+    port,
+    close: () => new Promise<void>((done) => {
+      server.closeAllConnections();
+      server.close(() => done());
+    }),
+  };
 }

@@ -7,6 +7,7 @@ import { hashToDisplayHex } from '../bitcoin/hash.js';
 import { JsonRpcConnection } from '../stratum/codec.js';
 import type { Share } from '../stratum/messages.js';
 import { DEFAULT_VERSION_ROLLING_MASK } from '../stratum/messages.js';
+import { listenOn } from '../listen-address.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Upstream, UpstreamJob, UpstreamWorkSpace } from '../upstream/types.js';
 import { leHashMeetsTarget } from './difficulty.js';
@@ -168,15 +169,7 @@ export class MinerServer extends EventEmitter<MinerServerEvents> implements Sess
   async listen(): Promise<AddressInfo> {
     const host = this.options.host ?? SERVER_DEFAULTS.host;
     const port = this.options.port ?? SERVER_DEFAULTS.port;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`cannot listen on ${host}:${port}: ${err.message}`));
-      this.server.once('error', onError);
-      this.server.listen({ host, port, backlog: 4096 }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
-    this.address = this.server.address() as AddressInfo;
+    this.address = await listenOn(this.server, { host, port }, 'miners', 4096);
     const sweepEvery = Math.min(5000, Math.max(100, (this.options.idleTimeoutMs ?? SERVER_DEFAULTS.idleTimeoutMs) / 4));
     this.sweepTimer = setInterval(() => this.sweep(), sweepEvery);
     this.sweepTimer.unref();
