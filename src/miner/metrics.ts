@@ -8,6 +8,15 @@ export class MinerMetrics {
 
   constructor(status: () => MinerStatus, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    // One status per scrape (it snapshots every thread's rates): the registry runs every collect() in one turn.
+    let snapshot: MinerStatus | undefined;
+    const current = (): MinerStatus => {
+      if (!snapshot) {
+        snapshot = status();
+        queueMicrotask(() => (snapshot = undefined));
+      }
+      return snapshot;
+    };
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'mesos_miner_' });
     new Gauge({
       name: 'mesos_miner_miner_hashrate_hps',
@@ -15,7 +24,7 @@ export class MinerMetrics {
       labelNames: ['thread'],
       registers,
       collect() {
-        status().perThread.forEach((t, i) => this.set({ thread: String(i) }, t.avg1m));
+        current().perThread.forEach((t, i) => this.set({ thread: String(i) }, t.avg1m));
       },
     });
     new Counter({
@@ -26,7 +35,7 @@ export class MinerMetrics {
       collect() {
         // The miner keeps the totals; the counter shows them (they only grow).
         this.reset();
-        status().perThread.forEach((t, i) => this.inc({ thread: String(i) }, t.total));
+        current().perThread.forEach((t, i) => this.inc({ thread: String(i) }, t.total));
       },
     });
     new Counter({
@@ -35,7 +44,7 @@ export class MinerMetrics {
       labelNames: ['result', 'reason'],
       registers,
       collect() {
-        const s = status().shares;
+        const s = current().shares;
         this.reset();
         this.inc({ result: 'accepted', reason: '' }, s.accepted);
         for (const [reason, n] of Object.entries(s.rejectedByReason)) this.inc({ result: 'rejected', reason }, n);
@@ -48,7 +57,7 @@ export class MinerMetrics {
       help: 'Shares waiting to be sent or waiting for the pool\'s answer',
       registers,
       collect() {
-        this.set(status().shares.pending);
+        this.set(current().shares.pending);
       },
     });
     new Gauge({
@@ -57,7 +66,7 @@ export class MinerMetrics {
       labelNames: ['url', 'index'],
       registers,
       collect() {
-        const s = status();
+        const s = current();
         this.reset();
         if (s.pool) this.set({ url: s.pool.url, index: String(s.pool.poolIndex) }, s.connected ? 1 : 0);
       },
@@ -67,7 +76,7 @@ export class MinerMetrics {
       help: 'Share difficulty of the work being hashed (0 before the first job)',
       registers,
       collect() {
-        this.set(status().difficulty ?? 0);
+        this.set(current().difficulty ?? 0);
       },
     });
     new Gauge({
@@ -75,7 +84,7 @@ export class MinerMetrics {
       help: 'Kernel threads',
       registers,
       collect() {
-        this.set(status().threads);
+        this.set(current().threads);
       },
     });
   }
