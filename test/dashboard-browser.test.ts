@@ -9,9 +9,10 @@ import type { MinerServerStatus } from '../src/server/miner-server.js';
 import {
   artifactPath, describeBrowser, fieldText, nextMeasure, parseShown, seriesPixels, tableRows, useBrowser,
 } from './support/browser.js';
-import { freePort, killStillRunning, spawnCli, type CliRun } from './support/processes.js';
+import { killStillRunning, spawnCli, type CliRun } from './support/processes.js';
 import { MINER_PASSWORD, POOL_PASSWORD, startDashboardRig, type DashboardRig } from './support/dashboard-rig.js';
 import { ScriptedPool } from './support/scripted-pool.js';
+import { startServe } from './support/serve-process.js';
 import { waitUntil } from './support/wait-until.js';
 
 /** Resolves at the page's next `update` event (its handler records a User Timing measure). */
@@ -34,17 +35,16 @@ describeBrowser('serve live page in Chromium', () => {
     it('loads, goes live, draws both charts, lists both miners; no secret on the page', async () => {
       pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 1 / 256 });
       await pool.start();
-      const [stratum, http] = [await freePort(), await freePort()];
-      const serve = spawnCli(
-        ['serve', '--pool', pool.url, '--user', 'farm.proxy', '--listen', `127.0.0.1:${stratum}`, '--http', `127.0.0.1:${http}`,
-          '--min-diff', '1/1024', '--start-diff', '1/1024', '--log-format', 'json'],
+      const serve = await startServe(
+        ['--pool', pool.url, '--user', 'farm.proxy', '--min-diff', '1/1024', '--start-diff', '1/1024'],
         { env: { MESOS_MINER_POOL_PASS: POOL_PASSWORD, MESOS_MINER_MINER_PASSWORD: MINER_PASSWORD } },
+        15_000,
       );
       children.push(serve);
-      await waitUntil(() => serve.output().includes('status and metrics over HTTP'), 'serve listening', 15_000);
+      const http = serve.httpPort;
       for (const worker of ['rig-a', 'rig-b']) {
         children.push(
-          spawnCli(['mine', '-o', `stratum+tcp://127.0.0.1:${stratum}`, '-u', worker, '-t', '1', '--log-format', 'json'], {
+          spawnCli(['mine', '-o', serve.url, '-u', worker, '-t', '1', '--log-format', 'json'], {
             env: { MESOS_MINER_PASS: MINER_PASSWORD },
           }),
         );

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SERVER_DEFAULTS } from '../src/server/miner-server.js';
 import { HARD_DEADLINE_MS } from '../src/shutdown.js';
-import { CLI_PATH, freePort, jsonLines, killStillRunning, maxLinesPerSecond, procMemory, spawnCli } from './support/processes.js';
+import { CLI_PATH, jsonLines, killStillRunning, maxLinesPerSecond, procMemory } from './support/processes.js';
 import { ScriptedPool } from './support/scripted-pool.js';
+import { startServe } from './support/serve-process.js';
 import { TestMiner } from './support/server-miner.js';
 import { waitUntil, within } from './support/wait-until.js';
 
@@ -34,17 +35,15 @@ describe('serve under a flood of shares at a tiny difficulty (child process)', (
     const pool = new ScriptedPool({ extranonce2Size: 8, difficulty: 2 ** -32, answerSubmits: false });
     await pool.start();
     cleanup.push(() => pool.stop());
-    const [port, httpPort] = [await freePort(), await freePort()];
-    const run = spawnCli([
-      'serve', '--pool', pool.url, '--user', 'proxy.flood', '--listen', `127.0.0.1:${port}`, '--http', `127.0.0.1:${httpPort}`,
-      '--min-diff', DIFF, '--max-diff', DIFF, '--start-diff', DIFF, '--submit-rate', '1000000',
-      '--shutdown-grace', String(GRACE_S), '--log-format', 'json',
-    ]);
+    const run = await startServe([
+      '--pool', pool.url, '--user', 'proxy.flood', '--min-diff', DIFF, '--max-diff', DIFF, '--start-diff', DIFF, '--submit-rate', '1000000',
+      '--shutdown-grace', String(GRACE_S),
+    ], {}, 20_000);
     children.push(run.child);
-    const status = async () => (await (await fetch(`http://127.0.0.1:${httpPort}/status?miners=0`)).json()) as {
+    const port = Number(run.url.split(':').pop());
+    const status = async () => (await (await fetch(`http://127.0.0.1:${run.httpPort}/status?miners=0`)).json()) as {
       stats: { shares: { accepted: number; rejected: number }; upstream: { forwarded: number; pending: number; dropped: number } };
     };
-    await waitUntil(() => jsonLines(run.output()).some((l) => l.msg === 'status and metrics over HTTP'), 'serve to listen', 20_000);
     await waitUntil(() => pool.received('mining.authorize').length > 0, 'the upstream session', 10_000);
 
     const miners = await Promise.all(Array.from({ length: FLOODERS }, () => TestMiner.connect(port)));

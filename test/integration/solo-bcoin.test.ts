@@ -2,30 +2,22 @@
 // and `local --bitcoind` with two miners. On regtest every share at --min-diff is a block, so what the server
 // claims must be exactly what the node's chain shows: each new block ours, paying --payout, none rejected, and the
 // node's broken long poll (RPC error -32603) must not look like a lost connection.
-import type { ChildProcess } from 'node:child_process';
 import * as bitcoin from 'bitcoinjs-lib';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { MinerServerStatus } from '../../src/server/miner-server.js';
-import { describePeers, Peers } from '../support/peers.js';
-import { freePort, jsonLines, killStillRunning, spawnCli } from '../support/processes.js';
+import { describePeers, usePeers } from '../support/peers.js';
+import { freePort, jsonLines, spawnCli } from '../support/processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 const PAYOUT = bitcoin.payments.p2wpkh({ hash: Buffer.alloc(20, 0x5a), network: bitcoin.networks.regtest }).address!;
 
 describePeers('solo mining against the real regtest node', () => {
-  let peers: Peers;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    peers = await Peers.create();
-    await peers.start('node');
-  }, 120_000);
-  afterEach(() => killStillRunning(children));
-  afterAll(async () => peers?.stop());
+  const fixture = usePeers('node');
+  const { children } = fixture;
 
   /** The node's RPC address without credentials: they go in the environment, as an operator would. */
-  const bitcoindFlags = () => ['--bitcoind', `http://127.0.0.1:${peers.v('PEERS_RPC_PORT')}`, '--payout', PAYOUT];
-  const bitcoindEnv = () => ({ MESOS_MINER_BITCOIND_URL: peers.bitcoindUrl });
+  const bitcoindFlags = () => ['--bitcoind', `http://127.0.0.1:${fixture.peers.v('PEERS_RPC_PORT')}`, '--payout', PAYOUT];
+  const bitcoindEnv = () => ({ MESOS_MINER_BITCOIND_URL: fixture.peers.bitcoindUrl });
 
   async function status(httpPort: number): Promise<MinerServerStatus | undefined> {
     try {
@@ -50,8 +42,8 @@ describePeers('solo mining against the real regtest node', () => {
   async function expectOurBlocks(from: number, to: number): Promise<void> {
     const payout = Buffer.from(bitcoin.address.toOutputScript(PAYOUT, bitcoin.networks.regtest));
     for (let h = from + 1; h <= to; h++) {
-      const hash = await peers.rpc<string>('getblockhash', [h]);
-      const block = bitcoin.Block.fromHex(await peers.rpc<string>('getblock', [hash, 0]));
+      const hash = await fixture.peers.rpc<string>('getblockhash', [h]);
+      const block = bitcoin.Block.fromHex(await fixture.peers.rpc<string>('getblock', [hash, 0]));
       expect(block.getId()).toBe(hash);
       expect(block.checkProofOfWork()).toBe(true);
       expect(block.transactions![0]!.outs.some((o) => Buffer.from(o.script).equals(payout))).toBe(true);
@@ -60,7 +52,7 @@ describePeers('solo mining against the real regtest node', () => {
 
   it('serve with cpuminer and mine behind it: blocks claimed = chain growth, all paying --payout, none rejected, no reconnects', async () => {
     const [stratumPort, httpPort] = [await freePort(), await freePort()];
-    const start = await peers.rpc<number>('getblockcount');
+    const start = await fixture.peers.rpc<number>('getblockcount');
     const serve = spawnCli(
       ['serve', ...bitcoindFlags(), '--listen', `127.0.0.1:${stratumPort}`, '--http', `127.0.0.1:${httpPort}`, '--log-format', 'json'],
       { env: bitcoindEnv() },
@@ -73,7 +65,7 @@ describePeers('solo mining against the real regtest node', () => {
     // second beside two busy cores, each a clean job. mine hands its shares over at the end of a kernel call
     // (~0.5 s), so all of them went stale and it had none accepted in 2 minutes. On idle cycles only, cpuminer
     // still gets its shares (at the session's 0.0001) within the wait.
-    const minerd = await peers.cpuminer(url, 'it.cpuminer', { idle: true });
+    const minerd = await fixture.peers.cpuminer(url, 'it.cpuminer', { idle: true });
     const mine = spawnCli(['mine', '-o', url, '-u', 'it.mine', '-t', '1', '--log-format', 'json'], { env: { MESOS_MINER_PASS: 'x' } });
     children.push(minerd.child, mine.child);
     // A few seconds of mining: both miners' shares accepted, and a handful of blocks.
@@ -91,7 +83,7 @@ describePeers('solo mining against the real regtest node', () => {
     serve.child.kill('SIGTERM');
     expect(await within(serve.exit, 30_000, 'serve exit')).toEqual({ code: 0, signal: null });
 
-    const end = await peers.rpc<number>('getblockcount');
+    const end = await fixture.peers.rpc<number>('getblockcount');
     const { stats, upstream } = final;
     expect(Math.abs(end - start - stats.blocksFound)).toBeLessThanOrEqual(1);
     expect(upstream.blocks).toBe(stats.blocksFound);
@@ -111,7 +103,7 @@ describePeers('solo mining against the real regtest node', () => {
 
   it('local --bitcoind with 2 miners: blocks claimed = chain growth', async () => {
     const [stratumPort, httpPort] = [await freePort(), await freePort()];
-    const start = await peers.rpc<number>('getblockcount');
+    const start = await fixture.peers.rpc<number>('getblockcount');
     const local = spawnCli(
       ['local', ...bitcoindFlags(), '--miners', '2', '--servers', '1', '--threads', '1', '--listen', `127.0.0.1:${stratumPort}`,
         '--server-http', `127.0.0.1:${httpPort}`, '--log-format', 'json'],
@@ -127,7 +119,7 @@ describePeers('solo mining against the real regtest node', () => {
       () => serverLines(local.output()).find((l) => l.msg === 'miner server stopped'),
       'the server stats at stop',
     );
-    const end = await peers.rpc<number>('getblockcount');
+    const end = await fixture.peers.rpc<number>('getblockcount');
     expect(Math.abs(end - start - (stopped.blocksFound as number))).toBeLessThanOrEqual(1);
     expect(stopped.blocksOrphaned).toBe(0);
     expect((stopped.upstream as { rejected: number }).rejected).toBe(0);

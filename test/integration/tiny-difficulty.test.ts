@@ -2,12 +2,11 @@
 // bounded (memory, log lines) and end on SIGTERM within their grace period + the hard deadline, exit code 0.
 // The difficulty is pinned with serve's --min-diff/--max-diff, so the tests do not depend on how serve picks a
 // solo difficulty by itself (regtest's network difficulty is ~4.66e-10 anyway).
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../../src/miner/command.js';
 import { HARD_DEADLINE_MS } from '../../src/shutdown.js';
-import { describePeers, Peers } from '../support/peers.js';
-import { freePort, jsonLines, killStillRunning, maxLinesPerSecond, procMemory, spawnCli, type CliRun } from '../support/processes.js';
+import { describePeers, usePeers } from '../support/peers.js';
+import { freePort, jsonLines, maxLinesPerSecond, procMemory, spawnCli, type CliRun } from '../support/processes.js';
 import { waitUntil, within } from '../support/wait-until.js';
 
 const TINY = '1e-10';
@@ -18,15 +17,8 @@ const MAX_PEAK_MIB = 200;
 const SLACK_MS = 5000;
 
 describePeers('mine and serve at difficulty 1e-10 against the real peers', () => {
-  let peers: Peers;
-  const children: ChildProcess[] = [];
-
-  beforeAll(async () => {
-    peers = await Peers.create();
-    await peers.start('node', 'pool lhr');
-  }, 120_000);
-  afterEach(() => killStillRunning(children));
-  afterAll(async () => peers?.stop());
+  const fixture = usePeers('node', 'pool lhr');
+  const { children } = fixture;
 
   /** serve with the session difficulty pinned at 1e-10, listening on a free port; resolves once it takes miners. */
   async function serve(upstream: string[]): Promise<{ run: CliRun; url: string }> {
@@ -64,13 +56,13 @@ describePeers('mine and serve at difficulty 1e-10 against the real peers', () =>
    * block, then stops both.
    */
   async function mineAndStop(server: CliRun, miner: CliRun): Promise<void> {
-    const start = await peers.rpc<number>('getblockcount');
+    const start = await fixture.peers.rpc<number>('getblockcount');
     await waitUntil(() => {
       const s = lastStatus(miner);
       return s !== undefined && (s.accepted as number) >= 40 && (s.dropped as number) > 0;
     }, 'accepted and dropped shares', 90_000, 100);
     let height = start;
-    const refresh = () => void peers.rpc<number>('getblockcount').then((h) => (height = h), () => {});
+    const refresh = () => void fixture.peers.rpc<number>('getblockcount').then((h) => (height = h), () => {});
     await waitUntil(() => (refresh(), height > start), 'a new block on the node', 90_000, 250);
     expect(await stop(miner, SHUTDOWN_GRACE_MS, 'mine')).toBeLessThan(MAX_PEAK_MIB);
     expect(await stop(server, SERVE_GRACE_S * 1000, 'serve')).toBeLessThan(MAX_PEAK_MIB);
@@ -80,12 +72,12 @@ describePeers('mine and serve at difficulty 1e-10 against the real peers', () =>
 
   // The miner sends the best of what it finds: those that meet ckpool's 0.001 are forwarded, and each is a block.
   it('mine -> serve (proxy, 1e-10 for miners) -> real ckpool -> node: bounded, and the best shares become blocks', async () => {
-    const server = await serve(['--pool', peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.proxy']);
+    const server = await serve(['--pool', fixture.peers.v('PEERS_POOL_LHR_URL'), '--user', 'it.proxy']);
     await mineAndStop(server.run, mine(server.url));
   }, 240_000);
 
   it('mine -> serve --bitcoind (solo, 1e-10) -> node: every share is a block; bounded, exits on SIGTERM', async () => {
-    const server = await serve(['--bitcoind', peers.bitcoindUrl, '--payout', peers.v('PEERS_PAYOUT')]);
+    const server = await serve(['--bitcoind', fixture.peers.bitcoindUrl, '--payout', fixture.peers.v('PEERS_PAYOUT')]);
     await mineAndStop(server.run, mine(server.url));
   }, 240_000);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { within } from './wait-until.js';
 
 export const CHROMIUM_PATH = process.env.MESOS_MINER_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -100,9 +101,12 @@ export function seriesPixels(page: Page, chart: string, rgb: [number, number, nu
   );
 }
 
-/** Resolves when the page next records the User Timing measure `name` (the pages time their event handlers). */
-export function nextMeasure(page: Page, name: string): Promise<void> {
-  return page.evaluate(
+/**
+ * Resolves when the page next records the User Timing measure `name` (the pages time their event handlers); fails
+ * naming the measure if none comes within `timeoutMs`.
+ */
+export function nextMeasure(page: Page, name: string, timeoutMs = 20_000): Promise<void> {
+  const measured = page.evaluate(
     (wanted) =>
       new Promise<void>((resolve) => {
         const observer = new PerformanceObserver((list) => {
@@ -115,6 +119,7 @@ export function nextMeasure(page: Page, name: string): Promise<void> {
       }),
     name,
   );
+  return within(measured, timeoutMs, `the page's next "${name}" measure`);
 }
 
 /** The text of the first element showing `field` of the page's view (data-field). */

@@ -51,14 +51,27 @@ export function spawnCaptured(command: string, args: string[], options: Omit<Cli
   return { child, stdout: () => out, stderr: () => err, output: () => both, exit };
 }
 
-export interface RunResult { code: number; stdout: string; stderr: string }
+export interface RunResult {
+  /** The exit code; null when a signal ended the child (SIGTERM after the 60 s timeout). */
+  code: number | null;
+  /** The signal that ended the child, or null when it exited. */
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
-/** Runs `node ...args` to its end (60 s at most) and gives its exit code and output, whatever the code. */
+/**
+ * Runs `node ...args` to its end (60 s at most, then SIGTERM) and gives how it ended and its output, whatever the
+ * code. Rejects only when there is no such end to give (it could not start; output over execFile's maxBuffer).
+ */
 export function runNode(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { ...options, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
+      if (!err) return resolve({ code: 0, signal: null, stdout, stderr });
+      const code = typeof err.code === 'number' ? err.code : null;
+      const signal = (err.signal as NodeJS.Signals | undefined) ?? null;
+      if (code === null && signal === null) return reject(err);
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
